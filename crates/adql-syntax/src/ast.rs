@@ -276,6 +276,9 @@ pub enum BinaryOp {
     Mul,
     /// /
     Div,
+    /// `%` remainder: not in the ADQL grammar, but used by the ADQL 2.1
+    /// specification's own examples (§4.6); means MOD(a, b).
+    Mod,
 }
 
 impl BinaryOp {
@@ -293,7 +296,7 @@ impl BinaryOp {
             BitAnd => 7,
             Concat => 8,
             Add | Sub => 9,
-            Mul | Div => 10,
+            Mul | Div | Mod => 10,
         }
     }
 
@@ -317,6 +320,7 @@ impl BinaryOp {
             Sub => "-",
             Mul => "*",
             Div => "/",
+            Mod => "%",
         }
     }
 

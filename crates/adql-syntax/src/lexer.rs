@@ -26,6 +26,7 @@ pub(crate) enum Tok {
     Plus,
     Minus,
     Slash,
+    Percent,
     Concat,
     Pipe,
     Amp,
@@ -321,6 +322,7 @@ impl<'a> Lexer<'a> {
             ('+', _) => Ok(Tok::Plus),
             ('-', _) => Ok(Tok::Minus),
             ('/', _) => Ok(Tok::Slash),
+            ('%', _) => Ok(Tok::Percent),
             ('|', _) => Ok(Tok::Pipe),
             ('&', _) => Ok(Tok::Amp),
             ('^', _) => Ok(Tok::Caret),
@@ -333,7 +335,6 @@ impl<'a> Lexer<'a> {
                 let hint = match c {
                     '`' => Some("ADQL quotes names with double quotes: \"name\"".to_string()),
                     '[' | ']' => Some("ADQL has no [ ] brackets; quote names with double quotes".to_string()),
-                    '%' => Some("ADQL writes the remainder as MOD(a, b)".to_string()),
                     '!' => Some("write 'not equal' as <> or !=, negation as NOT".to_string()),
                     ':' | '?' | '$' => Some("ADQL has no bind parameters; write the value itself".to_string()),
                     _ if !c.is_ascii() => {

@@ -19,6 +19,8 @@ use crate::span::Span;
 pub const MAX_QUERY_BYTES: usize = 1 << 20;
 /// Deepest nesting of subqueries, parentheses and prefix operators accepted.
 pub const MAX_DEPTH: usize = 100;
+/// Most binary operators (AND, OR, +, …) accepted in one query.
+pub const MAX_OPERATORS: usize = 1000;
 
 /// A successfully parsed query and what was forgiven on the way.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,12 +51,18 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
         at,
         warnings,
         depth: 0,
+        operators: 0,
     };
     if p.peek().tok == Tok::Eof {
         return Err(p.error_here("a query starting with SELECT", None));
     }
     let query = p.query()?;
-    p.eat(&Tok::Semicolon);
+    if p.eat(&Tok::Semicolon) && p.peek().tok != Tok::Eof {
+        return Err(p.error_here(
+            "end of query",
+            Some("only one query can be sent at a time".into()),
+        ));
+    }
     p.expect_end()?;
     Ok(Parsed {
         query,
@@ -72,6 +80,7 @@ pub fn parse_expression(text: &str) -> Result<Expr, SyntaxError> {
         at,
         warnings,
         depth: 0,
+        operators: 0,
     };
     let e = p.expr()?;
     p.expect_end()?;
@@ -84,6 +93,7 @@ pub(crate) struct Parser<'a> {
     at: Positioner<'a>,
     warnings: Vec<Warning>,
     depth: usize,
+    operators: usize,
 }
 
 impl Parser<'_> {
@@ -298,6 +308,7 @@ impl Parser<'_> {
 
     // ---- queries ----------------------------------------------------------
 
+    #[recursive::recursive]
     pub(crate) fn query(&mut self) -> Result<Query, SyntaxError> {
         self.enter()?;
         let start = self.peek().span.start;
@@ -549,6 +560,12 @@ impl Parser<'_> {
     fn select_list(&mut self) -> Result<Vec<SelectItem>, SyntaxError> {
         let mut items = Vec::new();
         loop {
+            if self.is_kw("FROM") && !items.is_empty() {
+                return Err(self.error_here(
+                    "a column or expression to select",
+                    Some("remove the trailing comma before FROM".into()),
+                ));
+            }
             items.push(self.select_item()?);
             if !self.eat(&Tok::Comma) {
                 return Ok(items);

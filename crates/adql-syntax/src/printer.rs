@@ -115,11 +115,11 @@ impl Display for SetExpr {
                     SetOp::Intersect => "INTERSECT",
                 };
                 // INTERSECT binds tighter than UNION/EXCEPT; all are left-associative.
-                let tight = |e: &SetExpr| matches!(e, SetExpr::SetOp { op: SetOp::Intersect, .. });
+                let loose = |e: &SetExpr| {
+                    matches!(e, SetExpr::SetOp { op: SetOp::Union | SetOp::Except, .. })
+                };
                 let needs_parens = |e: &SetExpr, is_right: bool| match e {
-                    SetExpr::SetOp { .. } => {
-                        is_right || (*op == SetOp::Intersect && !tight(e))
-                    }
+                    SetExpr::SetOp { .. } => *op == SetOp::Intersect || (is_right && loose(e)),
                     _ => false,
                 };
                 if needs_parens(left, false) {

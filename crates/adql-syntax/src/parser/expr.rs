@@ -14,7 +14,9 @@ use crate::span::Span;
 const FIRST_ARITHMETIC_PRECEDENCE: u8 = 5;
 
 impl Parser<'_> {
-    /// Any value expression or search condition.
+    /// Any value expression or search condition. `#[recursive]` grows the
+    /// stack on demand, so the depth limit, not the thread's stack, decides.
+    #[recursive::recursive]
     pub(crate) fn expr(&mut self) -> Result<Expr, SyntaxError> {
         self.enter()?;
         let e = self.or();
@@ -25,6 +27,7 @@ impl Parser<'_> {
     fn or(&mut self) -> Result<Expr, SyntaxError> {
         let mut left = self.and()?;
         while self.eat_kw("OR") {
+            self.count_operator()?;
             let right = self.and()?;
             left = binary(BinaryOp::Or, left, right);
         }
@@ -34,12 +37,14 @@ impl Parser<'_> {
     fn and(&mut self) -> Result<Expr, SyntaxError> {
         let mut left = self.not()?;
         while self.eat_kw("AND") {
+            self.count_operator()?;
             let right = self.not()?;
             left = binary(BinaryOp::And, left, right);
         }
         Ok(left)
     }
 
+    #[recursive::recursive]
     fn not(&mut self) -> Result<Expr, SyntaxError> {
         if self.is_kw("NOT") {
             let start = self.next().span.start;
@@ -199,17 +204,20 @@ impl Parser<'_> {
                 Tok::Minus => BinaryOp::Sub,
                 Tok::Star => BinaryOp::Mul,
                 Tok::Slash => BinaryOp::Div,
+                Tok::Percent => BinaryOp::Mod,
                 _ => return Ok(left),
             };
             if op.precedence() < min {
                 return Ok(left);
             }
             self.next();
+            self.count_operator()?;
             let right = self.binary(op.precedence() + 1)?;
             left = binary(op, left, right);
         }
     }
 
+    #[recursive::recursive]
     fn unary(&mut self) -> Result<Expr, SyntaxError> {
         let op = match self.peek().tok {
             Tok::Minus => Some(UnaryOp::Neg),
@@ -474,6 +482,24 @@ impl Parser<'_> {
             distinct,
             star: false,
         })
+    }
+}
+
+impl Parser<'_> {
+    /// Counts binary operators: a chain of them builds a tree as deep as it is
+    /// long, and every later walk over it recurses that deep.
+    fn count_operator(&mut self) -> Result<(), SyntaxError> {
+        self.operators += 1;
+        if self.operators > super::MAX_OPERATORS {
+            return Err(self.error_here(
+                "a shorter expression",
+                Some(format!(
+                    "a query may hold at most {} binary operators; write long lists as IN (...) or upload them as a table",
+                    super::MAX_OPERATORS
+                )),
+            ));
+        }
+        Ok(())
     }
 }
 
