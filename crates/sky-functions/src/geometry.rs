@@ -1,0 +1,475 @@
+//! Geometry on the unit sphere, in degrees, as ADQL 2.1 §4.2 defines it.
+//!
+//! Values travel through DataFusion as `List<Float64>` in the DALI 1.1 §3.3
+//! serialisation: a point is `[ra, dec]`, a circle `[ra, dec, radius]`, a
+//! polygon `[ra1, dec1, ra2, dec2, …]` with at least three vertices. The
+//! lengths never collide, so a value's kind is known from its length alone.
+//! Polygon edges are great-circle arcs; the interior is the smaller of the two
+//! regions the edges enclose, whatever the vertex order.
+
+use crate::Error;
+
+/// A position in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonLat {
+    /// Longitude (right ascension), degrees.
+    pub lon: f64,
+    /// Latitude (declination), degrees.
+    pub lat: f64,
+}
+
+/// A geometry value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Geometry {
+    /// A position.
+    Point(LonLat),
+    /// A spherical cap: centre and radius in degrees.
+    Circle(LonLat, f64),
+    /// A spherical polygon with great-circle edges.
+    Polygon(Vec<LonLat>),
+}
+
+type V3 = [f64; 3];
+
+fn dot(a: V3, b: V3) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn cross(a: V3, b: V3) -> V3 {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+fn norm(a: V3) -> f64 {
+    dot(a, a).sqrt()
+}
+
+fn scale(a: V3, k: f64) -> V3 {
+    [a[0] * k, a[1] * k, a[2] * k]
+}
+
+fn add(a: V3, b: V3) -> V3 {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+impl LonLat {
+    /// A position; longitude is kept as given.
+    pub fn new(lon: f64, lat: f64) -> Self {
+        LonLat { lon, lat }
+    }
+
+    pub(crate) fn vec(self) -> V3 {
+        let (lon, lat) = (self.lon.to_radians(), self.lat.to_radians());
+        [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+    }
+
+    pub(crate) fn from_vec(v: V3) -> Self {
+        let n = norm(v);
+        let lat = (v[2] / n).clamp(-1.0, 1.0).asin().to_degrees();
+        let mut lon = v[1].atan2(v[0]).to_degrees();
+        if lon < 0.0 {
+            lon += 360.0;
+        }
+        LonLat { lon, lat }
+    }
+}
+
+/// Great-circle distance in degrees (haversine form: exact for small angles).
+pub fn distance(a: LonLat, b: LonLat) -> f64 {
+    let (la1, la2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = la2 - la1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
+    (2.0 * h.sqrt().clamp(0.0, 1.0).asin()).to_degrees()
+}
+
+/// Angle in degrees from `p` to the great-circle arc `a`–`b`.
+fn distance_to_arc(p: V3, a: V3, b: V3) -> f64 {
+    let n = cross(a, b);
+    let nn = norm(n);
+    let to_deg = |v: V3| LonLat::from_vec(v);
+    if nn < 1e-15 {
+        return distance(to_deg(p), to_deg(a));
+    }
+    let n = scale(n, 1.0 / nn);
+    // Projection of p on the great circle; on the arc if between a and b.
+    let proj = add(p, scale(n, -dot(p, n)));
+    if norm(proj) > 1e-15 && dot(cross(a, proj), n) >= 0.0 && dot(cross(proj, b), n) >= 0.0 {
+        return dot(p, n).abs().clamp(0.0, 1.0).asin().to_degrees();
+    }
+    distance(to_deg(p), to_deg(a)).min(distance(to_deg(p), to_deg(b)))
+}
+
+/// True if the arcs `a1`–`a2` and `b1`–`b2` cross.
+fn arcs_cross(a1: V3, a2: V3, b1: V3, b2: V3) -> bool {
+    let na = cross(a1, a2);
+    let nb = cross(b1, b2);
+    let s1 = dot(na, b1);
+    let s2 = dot(na, b2);
+    let s3 = dot(nb, a1);
+    let s4 = dot(nb, a2);
+    if s1 * s2 >= 0.0 || s3 * s4 >= 0.0 {
+        return false;
+    }
+    // The great circles meet at ±x; the arcs cross if one of them lies on both.
+    let x = cross(na, nb);
+    let on = |x: V3, p: V3, q: V3, n: V3| dot(cross(p, x), n) >= 0.0 && dot(cross(x, q), n) >= 0.0;
+    (on(x, a1, a2, na) && on(x, b1, b2, nb)) || {
+        let y = scale(x, -1.0);
+        on(y, a1, a2, na) && on(y, b1, b2, nb)
+    }
+}
+
+/// Winding test: the sum of the angles the edges subtend around `p` is ±2π
+/// inside and 0 outside. Seen from the antipode a small loop winds too, so
+/// `p` must also lie in the hemisphere around the vertices' mean direction
+/// (polygons are taken to be smaller than a hemisphere, as in pgsphere).
+fn polygon_contains_vec(vertices: &[V3], p: V3) -> bool {
+    let mean = vertices.iter().fold([0.0; 3], |s, v| add(s, *v));
+    if dot(mean, p) <= 0.0 {
+        return false;
+    }
+    let mut total = 0.0;
+    for i in 0..vertices.len() {
+        let a = vertices[i];
+        let b = vertices[(i + 1) % vertices.len()];
+        let y = dot(cross(a, b), p);
+        let x = dot(a, b) - dot(a, p) * dot(b, p);
+        total += y.atan2(x);
+    }
+    total.abs() > std::f64::consts::PI
+}
+
+impl Geometry {
+    /// Reads a DALI value: its kind follows from its length.
+    pub fn from_values(v: &[f64]) -> Result<Geometry, Error> {
+        match v.len() {
+            2 => Ok(Geometry::Point(LonLat::new(v[0], v[1]))),
+            3 => Ok(Geometry::Circle(LonLat::new(v[0], v[1]), v[2])),
+            n if n >= 6 && n % 2 == 0 => Ok(Geometry::Polygon(
+                v.chunks(2).map(|c| LonLat::new(c[0], c[1])).collect(),
+            )),
+            n => Err(Error::InvalidGeometry(format!(
+                "{n} numbers are not a point (2), circle (3) or polygon (6 or more, even)"
+            ))),
+        }
+    }
+
+    /// The DALI serialisation.
+    pub fn to_values(&self) -> Vec<f64> {
+        match self {
+            Geometry::Point(p) => vec![p.lon, p.lat],
+            Geometry::Circle(c, r) => vec![c.lon, c.lat, *r],
+            Geometry::Polygon(vs) => vs.iter().flat_map(|p| [p.lon, p.lat]).collect(),
+        }
+    }
+
+    /// The DALI xtype: point, circle or polygon.
+    pub fn xtype(&self) -> &'static str {
+        match self {
+            Geometry::Point(_) => "point",
+            Geometry::Circle(..) => "circle",
+            Geometry::Polygon(_) => "polygon",
+        }
+    }
+
+    /// A coordinate-aligned box as a polygon: corners at centre ± half width
+    /// and height (ADQL 2.0 §2.4.4 BOX, deprecated in 2.1 but still accepted).
+    pub fn boxed(center: LonLat, width: f64, height: f64) -> Geometry {
+        let (w, h) = (width / 2.0, height / 2.0);
+        let (lo, hi) = ((center.lat - h).max(-90.0), (center.lat + h).min(90.0));
+        Geometry::Polygon(vec![
+            LonLat::new(center.lon - w, lo),
+            LonLat::new(center.lon + w, lo),
+            LonLat::new(center.lon + w, hi),
+            LonLat::new(center.lon - w, hi),
+        ])
+    }
+
+    /// Checks ranges: latitudes within ±90°, radius within [0, 180].
+    pub fn validate(&self) -> Result<(), Error> {
+        let check = |p: &LonLat| {
+            if !(-90.0..=90.0).contains(&p.lat) || !p.lon.is_finite() {
+                Err(Error::InvalidGeometry(format!(
+                    "position ({}, {}) is off the sphere: latitude must be within ±90°",
+                    p.lon, p.lat
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Geometry::Point(p) => check(p),
+            Geometry::Circle(c, r) => {
+                check(c)?;
+                if !(0.0..=180.0).contains(r) {
+                    return Err(Error::InvalidGeometry(format!(
+                        "circle radius {r} must be between 0 and 180 degrees"
+                    )));
+                }
+                Ok(())
+            }
+            Geometry::Polygon(vs) => vs.iter().try_for_each(check),
+        }
+    }
+
+    fn vertices(&self) -> Vec<V3> {
+        match self {
+            Geometry::Polygon(vs) => vs.iter().map(|p| p.vec()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn contains_point(&self, p: LonLat) -> bool {
+        match self {
+            Geometry::Point(q) => distance(*q, p) == 0.0,
+            Geometry::Circle(c, r) => distance(*c, p) <= *r,
+            Geometry::Polygon(_) => polygon_contains_vec(&self.vertices(), p.vec()),
+        }
+    }
+
+    /// ADQL CONTAINS: true if `inner` lies wholly within `self`.
+    pub fn contains(&self, inner: &Geometry) -> bool {
+        match (inner, self) {
+            (Geometry::Point(p), outer) => outer.contains_point(*p),
+            (_, Geometry::Point(_)) => false,
+            (Geometry::Circle(c, r), Geometry::Circle(oc, or)) => distance(*c, *oc) + r <= *or,
+            (Geometry::Polygon(vs), Geometry::Circle(..)) => {
+                // A cap of radius ≤ 90° is convex: vertices inside keep the arcs inside.
+                vs.iter().all(|v| self.contains_point(*v))
+            }
+            (Geometry::Circle(c, r), Geometry::Polygon(_)) => {
+                let verts = self.vertices();
+                let cv = c.vec();
+                polygon_contains_vec(&verts, cv)
+                    && (0..verts.len())
+                        .all(|i| distance_to_arc(cv, verts[i], verts[(i + 1) % verts.len()]) >= *r)
+            }
+            (Geometry::Polygon(_), Geometry::Polygon(_)) => {
+                let inner_v = inner.vertices();
+                let outer_v = self.vertices();
+                inner_v.iter().all(|v| polygon_contains_vec(&outer_v, *v))
+                    && !edges_cross(&inner_v, &outer_v)
+            }
+        }
+    }
+
+    /// ADQL INTERSECTS: true if the two regions share at least one point.
+    pub fn intersects(&self, other: &Geometry) -> bool {
+        match (self, other) {
+            (Geometry::Point(p), g) | (g, Geometry::Point(p)) => g.contains_point(*p),
+            (Geometry::Circle(a, ra), Geometry::Circle(b, rb)) => distance(*a, *b) <= ra + rb,
+            (Geometry::Circle(c, r), poly @ Geometry::Polygon(_))
+            | (poly @ Geometry::Polygon(_), Geometry::Circle(c, r)) => {
+                let verts = poly.vertices();
+                let cv = c.vec();
+                polygon_contains_vec(&verts, cv)
+                    || (0..verts.len())
+                        .any(|i| distance_to_arc(cv, verts[i], verts[(i + 1) % verts.len()]) <= *r)
+            }
+            (Geometry::Polygon(_), Geometry::Polygon(_)) => {
+                let a = self.vertices();
+                let b = other.vertices();
+                a.iter().any(|v| polygon_contains_vec(&b, *v))
+                    || b.iter().any(|v| polygon_contains_vec(&a, *v))
+                    || edges_cross(&a, &b)
+            }
+        }
+    }
+
+    /// ADQL AREA, in square degrees.
+    pub fn area(&self) -> f64 {
+        let sr_to_deg2 = (180.0 / std::f64::consts::PI).powi(2);
+        match self {
+            Geometry::Point(_) => 0.0,
+            Geometry::Circle(_, r) => {
+                2.0 * std::f64::consts::PI * (1.0 - r.to_radians().cos()) * sr_to_deg2
+            }
+            Geometry::Polygon(_) => {
+                let v = self.vertices();
+                let excess = fan(&v).iter().map(|(e, _)| e).sum::<f64>().abs();
+                let excess = if excess > 2.0 * std::f64::consts::PI {
+                    4.0 * std::f64::consts::PI - excess
+                } else {
+                    excess
+                };
+                excess * sr_to_deg2
+            }
+        }
+    }
+
+    /// ADQL CENTROID: the centre of a circle, the area-weighted centre of a polygon.
+    pub fn centroid(&self) -> LonLat {
+        match self {
+            Geometry::Point(p) => *p,
+            Geometry::Circle(c, _) => *c,
+            Geometry::Polygon(_) => {
+                let v = self.vertices();
+                let mut sum = [0.0; 3];
+                for (area, centre) in fan(&v) {
+                    sum = add(sum, scale(centre, area));
+                }
+                if norm(sum) < 1e-15 {
+                    sum = v.iter().fold([0.0; 3], |s, p| add(s, *p));
+                }
+                LonLat::from_vec(sum)
+            }
+        }
+    }
+}
+
+/// The polygon as a fan of triangles from its first vertex: each triangle's
+/// signed area (Van Oosterom & Strackee 1983) and unit centre.
+fn fan(v: &[V3]) -> Vec<(f64, V3)> {
+    (1..v.len().saturating_sub(1))
+        .map(|i| {
+            let (a, b, c) = (v[0], v[i], v[i + 1]);
+            let num = dot(a, cross(b, c));
+            let den = 1.0 + dot(a, b) + dot(b, c) + dot(c, a);
+            let e = 2.0 * num.atan2(den);
+            let m = add(add(a, b), c);
+            (e, scale(m, 1.0 / norm(m).max(1e-300)))
+        })
+        .collect()
+}
+
+fn edges_cross(a: &[V3], b: &[V3]) -> bool {
+    (0..a.len()).any(|i| {
+        (0..b.len()).any(|j| {
+            arcs_cross(a[i], a[(i + 1) % a.len()], b[j], b[(j + 1) % b.len()])
+        })
+    })
+}
+
+/// Parses a REGION string: STC-S (`CIRCLE [frame] ra dec r`, `POLYGON …`,
+/// `BOX …`, `POSITION …`) or a bare DALI list of numbers.
+pub fn parse_region(s: &str) -> Result<Geometry, Error> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let bad = || {
+        Error::InvalidGeometry(format!(
+            "cannot read region '{s}': write e.g. 'CIRCLE ICRS 10 20 1', 'POLYGON ICRS 0 0 1 0 0 1', 'POSITION ICRS 10 20', or DALI numbers"
+        ))
+    };
+    let Some(first) = words.first() else {
+        return Err(bad());
+    };
+    let numbers = |ws: &[&str]| -> Result<Vec<f64>, Error> {
+        // Skip the frame, reference position and flavour words before the numbers.
+        let start = ws.iter().position(|w| w.parse::<f64>().is_ok()).unwrap_or(ws.len());
+        ws[start..].iter().map(|w| w.parse::<f64>().map_err(|_| bad())).collect()
+    };
+    let g = match first.to_ascii_uppercase().as_str() {
+        "CIRCLE" => match numbers(&words[1..])?.as_slice() {
+            [a, b, r] => Geometry::Circle(LonLat::new(*a, *b), *r),
+            _ => return Err(bad()),
+        },
+        "POSITION" | "POINT" => match numbers(&words[1..])?.as_slice() {
+            [a, b] => Geometry::Point(LonLat::new(*a, *b)),
+            _ => return Err(bad()),
+        },
+        "BOX" => match numbers(&words[1..])?.as_slice() {
+            [a, b, w, h] => Geometry::boxed(LonLat::new(*a, *b), *w, *h),
+            _ => return Err(bad()),
+        },
+        "POLYGON" => {
+            let n = numbers(&words[1..])?;
+            if n.len() < 6 || n.len() % 2 != 0 {
+                return Err(bad());
+            }
+            Geometry::from_values(&n)?
+        }
+        _ => {
+            let n: Result<Vec<f64>, _> = words.iter().map(|w| w.parse::<f64>()).collect();
+            Geometry::from_values(&n.map_err(|_| bad())?)?
+        }
+    };
+    g.validate()?;
+    Ok(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn distance_matches_reference_values() {
+        assert!(close(distance(LonLat::new(0.0, 0.0), LonLat::new(90.0, 0.0)), 90.0, 1e-12));
+        assert!(close(distance(LonLat::new(10.0, 89.0), LonLat::new(190.0, 89.0)), 2.0, 1e-9));
+        // One milliarcsecond stays resolvable.
+        let mas = 1.0 / 3_600_000.0;
+        assert!(close(distance(LonLat::new(10.0, 20.0), LonLat::new(10.0, 20.0 + mas)), mas, 1e-12));
+    }
+
+    #[test]
+    fn polygon_contains_either_orientation() {
+        let ccw = Geometry::from_values(&[0.0, 0.0, 10.0, 0.0, 10.0, 10.0, 0.0, 10.0]).unwrap();
+        let cw = Geometry::from_values(&[0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 10.0, 0.0]).unwrap();
+        for p in [&ccw, &cw] {
+            assert!(p.contains(&Geometry::Point(LonLat::new(5.0, 5.0))));
+            assert!(!p.contains(&Geometry::Point(LonLat::new(15.0, 5.0))));
+        }
+        // Across RA = 0.
+        let wrap = Geometry::from_values(&[350.0, -5.0, 10.0, -5.0, 10.0, 5.0, 350.0, 5.0]).unwrap();
+        assert!(wrap.contains(&Geometry::Point(LonLat::new(359.0, 0.0))));
+        assert!(!wrap.contains(&Geometry::Point(LonLat::new(180.0, 0.0))));
+    }
+
+    #[test]
+    fn areas() {
+        let hemisphere = Geometry::Circle(LonLat::new(0.0, 90.0), 90.0);
+        assert!(close(hemisphere.area(), 41252.96124941927 / 2.0, 1e-6));
+        let octant = Geometry::from_values(&[0.0, 0.0, 90.0, 0.0, 0.0, 90.0]).unwrap();
+        assert!(close(octant.area(), 41252.96124941927 / 8.0, 1e-6));
+        let rev = Geometry::from_values(&[0.0, 90.0, 90.0, 0.0, 0.0, 0.0]).unwrap();
+        assert!(close(rev.area(), octant.area(), 1e-9));
+    }
+
+    #[test]
+    fn circle_and_polygon_relations() {
+        let c = Geometry::Circle(LonLat::new(5.0, 5.0), 1.0);
+        let sq = Geometry::from_values(&[0.0, 0.0, 10.0, 0.0, 10.0, 10.0, 0.0, 10.0]).unwrap();
+        assert!(sq.contains(&c));
+        assert!(!c.contains(&sq));
+        assert!(c.intersects(&sq) && sq.intersects(&c));
+        let far = Geometry::Circle(LonLat::new(50.0, 5.0), 1.0);
+        assert!(!far.intersects(&sq));
+        let edge = Geometry::Circle(LonLat::new(10.5, 5.0), 1.0);
+        assert!(edge.intersects(&sq) && !sq.contains(&edge));
+        let big = Geometry::Circle(LonLat::new(5.0, 5.0), 20.0);
+        assert!(big.contains(&sq));
+    }
+
+    #[test]
+    fn polygons_crossing_without_vertices_inside() {
+        let a = Geometry::from_values(&[0.0, -1.0, 10.0, -1.0, 10.0, 1.0, 0.0, 1.0]).unwrap();
+        let b = Geometry::from_values(&[4.0, -10.0, 6.0, -10.0, 6.0, 10.0, 4.0, 10.0]).unwrap();
+        assert!(a.intersects(&b));
+        assert!(!a.contains(&b));
+    }
+
+    #[test]
+    fn regions() {
+        assert_eq!(
+            parse_region("CIRCLE ICRS 10 20 1").unwrap(),
+            Geometry::Circle(LonLat::new(10.0, 20.0), 1.0)
+        );
+        assert_eq!(parse_region("Position GEOCENTER 1 2").unwrap(), Geometry::Point(LonLat::new(1.0, 2.0)));
+        assert!(matches!(parse_region("polygon 0 0 1 0 0 1").unwrap(), Geometry::Polygon(v) if v.len() == 3));
+        assert!(parse_region("CIRCLE 1 2").is_err());
+        assert!(parse_region("CIRCLE 1 95 1").is_err());
+    }
+
+    #[test]
+    fn centroid_of_symmetric_polygon() {
+        let sq = Geometry::from_values(&[-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0]).unwrap();
+        let c = sq.centroid();
+        assert!(close(c.lat, 0.0, 1e-12) && (close(c.lon, 0.0, 1e-12) || close(c.lon, 360.0, 1e-12)));
+    }
+}
