@@ -511,6 +511,9 @@ impl Parser<'_> {
         if !self.is_kw("FROM") {
             let hint = match &self.peek().tok {
                 Tok::Eof => Some("every ADQL query needs a FROM clause".to_string()),
+                Tok::Word(w) if crate::keywords::is_structural(w) => {
+                    Some("every ADQL query needs a FROM clause before this".to_string())
+                }
                 Tok::Word(_) | Tok::Quoted(_) | Tok::Number(_) | Tok::Str(_) => {
                     Some("is a comma missing between two select items?".to_string())
                 }
