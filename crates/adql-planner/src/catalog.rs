@@ -52,7 +52,10 @@ impl AdqlType {
 
     /// True for the exact (integer) numeric types.
     pub fn is_integer(self) -> bool {
-        matches!(self, AdqlType::SmallInt | AdqlType::Integer | AdqlType::BigInt)
+        matches!(
+            self,
+            AdqlType::SmallInt | AdqlType::Integer | AdqlType::BigInt
+        )
     }
 
     /// True for the geometry types.

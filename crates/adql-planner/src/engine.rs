@@ -30,7 +30,10 @@ impl Engine {
         let config = SessionConfig::new()
             .with_information_schema(false)
             // Keep strings as Utf8 so the UDFs and writers see one string type.
-            .set_bool("datafusion.execution.parquet.schema_force_view_types", false);
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            );
         let ctx = SessionContext::new_with_config(config);
         sky_functions::register_all(&ctx);
         Engine {

@@ -22,7 +22,11 @@ pub struct SemanticError {
 
 impl fmt::Display for SemanticError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error at line {}, column {}: {}", self.line, self.column, self.message)?;
+        write!(
+            f,
+            "error at line {}, column {}: {}",
+            self.line, self.column, self.message
+        )?;
         if let Some(h) = &self.hint {
             write!(f, " (hint: {h})")?;
         }

@@ -18,7 +18,12 @@ pub(crate) struct Typed {
 
 impl Typed {
     pub(crate) fn new(sql: String, ty: AdqlType) -> Self {
-        Typed { sql, ty, meta: ColumnMeta::default(), name: None }
+        Typed {
+            sql,
+            ty,
+            meta: ColumnMeta::default(),
+            name: None,
+        }
     }
 
     pub(crate) fn named(mut self, name: &str) -> Self {
@@ -46,17 +51,29 @@ impl Translator<'_> {
             ExprKind::String(s) => Ok(Typed::new(string_literal(s), AdqlType::Varchar)),
             ExprKind::Column(parts) => {
                 let r = self.column(parts, e.span)?;
-                Ok(Typed { sql: r.sql, ty: r.col.ty, meta: r.col.meta, name: Some(r.col.name) })
+                Ok(Typed {
+                    sql: r.sql,
+                    ty: r.col.ty,
+                    meta: r.col.meta,
+                    name: Some(r.col.name),
+                })
             }
             ExprKind::Nested(inner) => {
                 let t = self.expr(inner)?;
-                Ok(Typed { sql: format!("({})", t.sql), ..t })
+                Ok(Typed {
+                    sql: format!("({})", t.sql),
+                    ..t
+                })
             }
             ExprKind::Unary { op, expr } => {
                 let t = self.expr(expr)?;
                 self.require_numeric(&t, expr.span, "a sign")?;
                 match op {
-                    UnaryOp::Neg => Ok(Typed { sql: format!("(-{})", t.sql), name: None, ..t }),
+                    UnaryOp::Neg => Ok(Typed {
+                        sql: format!("(-{})", t.sql),
+                        name: None,
+                        ..t
+                    }),
                     UnaryOp::Plus => Ok(Typed { name: None, ..t }),
                     UnaryOp::BitNot => {
                         self.require_integer(&t, expr.span, "~")?;
@@ -77,18 +94,33 @@ impl Translator<'_> {
                     AdqlType::Boolean,
                 ))
             }
-            ExprKind::Between { expr, negated, low, high } => {
+            ExprKind::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let t = self.expr(expr)?;
                 let l = self.expr(low)?;
                 let h = self.expr(high)?;
                 self.comparable(&t, &l, low.span)?;
                 self.comparable(&t, &h, high.span)?;
                 Ok(Typed::new(
-                    format!("({} {}BETWEEN {} AND {})", t.sql, if *negated { "NOT " } else { "" }, l.sql, h.sql),
+                    format!(
+                        "({} {}BETWEEN {} AND {})",
+                        t.sql,
+                        if *negated { "NOT " } else { "" },
+                        l.sql,
+                        h.sql
+                    ),
                     AdqlType::Boolean,
                 ))
             }
-            ExprKind::InList { expr, negated, list } => {
+            ExprKind::InList {
+                expr,
+                negated,
+                list,
+            } => {
                 let t = self.expr(expr)?;
                 let mut items = Vec::new();
                 for x in list {
@@ -97,18 +129,38 @@ impl Translator<'_> {
                     items.push(v.sql);
                 }
                 Ok(Typed::new(
-                    format!("({} {}IN ({}))", t.sql, if *negated { "NOT " } else { "" }, items.join(", ")),
+                    format!(
+                        "({} {}IN ({}))",
+                        t.sql,
+                        if *negated { "NOT " } else { "" },
+                        items.join(", ")
+                    ),
                     AdqlType::Boolean,
                 ))
             }
-            ExprKind::InSubquery { expr, negated, query } => {
+            ExprKind::InSubquery {
+                expr,
+                negated,
+                query,
+            } => {
                 let t = self.expr(expr)?;
                 let (sql, cols) = self.query(query)?;
                 if cols.len() != 1 {
-                    return Err(self.error(query.span, format!("the subquery after IN must return one column, not {}", cols.len()), None));
+                    return Err(self.error(
+                        query.span,
+                        format!(
+                            "the subquery after IN must return one column, not {}",
+                            cols.len()
+                        ),
+                        None,
+                    ));
                 }
                 Ok(Typed::new(
-                    format!("({} {}IN ({sql}))", t.sql, if *negated { "NOT " } else { "" }),
+                    format!(
+                        "({} {}IN ({sql}))",
+                        t.sql,
+                        if *negated { "NOT " } else { "" }
+                    ),
                     AdqlType::Boolean,
                 ))
             }
@@ -119,12 +171,30 @@ impl Translator<'_> {
             ExprKind::Subquery(q) => {
                 let (sql, cols) = self.query(q)?;
                 if cols.len() != 1 {
-                    return Err(self.error(q.span, format!("a subquery used as a value must return one column, not {}", cols.len()), None));
+                    return Err(self.error(
+                        q.span,
+                        format!(
+                            "a subquery used as a value must return one column, not {}",
+                            cols.len()
+                        ),
+                        None,
+                    ));
                 }
                 let c = &cols[0];
-                Ok(Typed { sql: format!("({sql})"), ty: c.ty, meta: c.meta.clone(), name: Some(c.name.clone()) })
+                Ok(Typed {
+                    sql: format!("({sql})"),
+                    ty: c.ty,
+                    meta: c.meta.clone(),
+                    name: Some(c.name.clone()),
+                })
             }
-            ExprKind::Like { expr, negated, case_insensitive, pattern, escape } => {
+            ExprKind::Like {
+                expr,
+                negated,
+                case_insensitive,
+                pattern,
+                escape,
+            } => {
                 let t = self.expr(expr)?;
                 let mut p = self.expr(pattern)?;
                 self.require_string(&t, expr.span, "LIKE")?;
@@ -143,9 +213,18 @@ impl Translator<'_> {
                     AdqlType::Boolean,
                 ))
             }
-            ExprKind::Function { name, args, distinct, star } => self.function(name, args, *distinct, *star, e.span),
+            ExprKind::Function {
+                name,
+                args,
+                distinct,
+                star,
+            } => self.function(name, args, *distinct, *star, e.span),
             ExprKind::Cast { expr, target } => self.cast(expr, *target),
-            ExprKind::Case { operand, whens, otherwise } => self.case(operand.as_deref(), whens, otherwise.as_deref()),
+            ExprKind::Case {
+                operand,
+                whens,
+                otherwise,
+            } => self.case(operand.as_deref(), whens, otherwise.as_deref()),
         }
     }
 
@@ -153,7 +232,11 @@ impl Translator<'_> {
     /// engine understands (PostgreSQL's default escape is backslash too).
     fn escaped_pattern(&self, pattern: &Expr, pattern_sql: &str, esc: &Expr) -> Result<String> {
         let ExprKind::String(e) = &esc.unnested().kind else {
-            return Err(self.error(esc.span, "ESCAPE takes a single character in quotes", Some("e.g. LIKE 'a!_%' ESCAPE '!'".into())));
+            return Err(self.error(
+                esc.span,
+                "ESCAPE takes a single character in quotes",
+                Some("e.g. LIKE 'a!_%' ESCAPE '!'".into()),
+            ));
         };
         let mut chars = e.chars();
         let (Some(e), None) = (chars.next(), chars.next()) else {
@@ -163,7 +246,11 @@ impl Translator<'_> {
             if e == '\\' {
                 return Ok(pattern_sql.to_string());
             }
-            return Err(self.error(esc.span, "an ESCAPE other than backslash needs the pattern as a string literal", None));
+            return Err(self.error(
+                esc.span,
+                "an ESCAPE other than backslash needs the pattern as a string literal",
+                None,
+            ));
         };
         let mut out = String::new();
         let mut it = p.chars();
@@ -174,7 +261,13 @@ impl Translator<'_> {
                         out.push('\\');
                         out.push(n);
                     }
-                    None => return Err(self.error(pattern.span, format!("the pattern ends with the escape character '{e}'"), Some("an escape character must be followed by %, _ or itself".into()))),
+                    None => {
+                        return Err(self.error(
+                            pattern.span,
+                            format!("the pattern ends with the escape character '{e}'"),
+                            Some("an escape character must be followed by %, _ or itself".into()),
+                        ));
+                    }
                 }
             } else if c == '\\' {
                 out.push_str("\\\\");
@@ -189,7 +282,11 @@ impl Translator<'_> {
         match kind {
             NumberKind::Integer => {
                 if let Ok(v) = text.parse::<i64>() {
-                    let ty = if i32::try_from(v).is_ok() { AdqlType::Integer } else { AdqlType::BigInt };
+                    let ty = if i32::try_from(v).is_ok() {
+                        AdqlType::Integer
+                    } else {
+                        AdqlType::BigInt
+                    };
                     Ok(Typed::new(v.to_string(), ty))
                 } else {
                     Err(self.error(span, format!("the integer {text} is too large"), Some("integers must fit in 64 bits; write a decimal point for a floating-point value".into())))
@@ -197,10 +294,20 @@ impl Translator<'_> {
             }
             NumberKind::Hex => match u64::from_str_radix(&text[2..], 16) {
                 Ok(v) if v <= i64::MAX as u64 => {
-                    let ty = if v <= i32::MAX as u64 { AdqlType::Integer } else { AdqlType::BigInt };
+                    let ty = if v <= i32::MAX as u64 {
+                        AdqlType::Integer
+                    } else {
+                        AdqlType::BigInt
+                    };
                     Ok(Typed::new(v.to_string(), ty))
                 }
-                _ => Err(self.error(span, format!("the hexadecimal literal {text} does not fit in a signed 64-bit integer"), None)),
+                _ => Err(self.error(
+                    span,
+                    format!(
+                        "the hexadecimal literal {text} does not fit in a signed 64-bit integer"
+                    ),
+                    None,
+                )),
             },
             NumberKind::Decimal | NumberKind::Approximate => match text.parse::<f64>() {
                 // Rust prints the shortest text that reads back as the same double.
@@ -224,10 +331,21 @@ impl Translator<'_> {
                 let r = self.expr(right)?;
                 self.comparable(&l, &r, right.span)?;
                 if l.ty.is_geometry() || r.ty.is_geometry() {
-                    let span = if l.ty.is_geometry() { left.span } else { right.span };
-                    return Err(self.error(span, "geometries cannot be compared with =, < or >", Some("use CONTAINS, INTERSECTS or DISTANCE".into())));
+                    let span = if l.ty.is_geometry() {
+                        left.span
+                    } else {
+                        right.span
+                    };
+                    return Err(self.error(
+                        span,
+                        "geometries cannot be compared with =, < or >",
+                        Some("use CONTAINS, INTERSECTS or DISTANCE".into()),
+                    ));
                 }
-                Ok(Typed::new(format!("({} {} {})", l.sql, op.symbol(), r.sql), AdqlType::Boolean))
+                Ok(Typed::new(
+                    format!("({} {} {})", l.sql, op.symbol(), r.sql),
+                    AdqlType::Boolean,
+                ))
             }
             Concat => {
                 let l = self.expr(left)?;
@@ -244,7 +362,10 @@ impl Translator<'_> {
                         return Err(self.error(e.span, "geometries cannot be concatenated", None));
                     }
                 }
-                Ok(Typed::new(format!("({} || {})", as_text(&l), as_text(&r)), AdqlType::Varchar))
+                Ok(Typed::new(
+                    format!("({} || {})", as_text(&l), as_text(&r)),
+                    AdqlType::Varchar,
+                ))
             }
             BitAnd | BitOr | BitXor => {
                 let l = self.expr(left)?;
@@ -279,7 +400,12 @@ impl Translator<'_> {
         }
     }
 
-    fn case(&mut self, operand: Option<&Expr>, whens: &[(Expr, Expr)], otherwise: Option<&Expr>) -> Result<Typed> {
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        whens: &[(Expr, Expr)],
+        otherwise: Option<&Expr>,
+    ) -> Result<Typed> {
         let mut sql = String::from("(CASE");
         if let Some(o) = operand {
             let t = self.expr(o)?;
@@ -289,7 +415,11 @@ impl Translator<'_> {
         let mut ty = AdqlType::Unknown;
         let mut meta = None;
         for (w, then) in whens {
-            let c = if operand.is_some() { self.expr(w)?.sql } else { self.condition(w, "WHEN")? };
+            let c = if operand.is_some() {
+                self.expr(w)?.sql
+            } else {
+                self.condition(w, "WHEN")?
+            };
             let t = self.expr(then)?;
             if ty == AdqlType::Unknown {
                 ty = t.ty;
@@ -319,7 +449,10 @@ impl Translator<'_> {
         if t.ty.is_geometry() {
             return Err(self.error(expr.span, "a geometry cannot be cast", None));
         }
-        let geometry = matches!(target, CastType::Point | CastType::Circle | CastType::Polygon);
+        let geometry = matches!(
+            target,
+            CastType::Point | CastType::Circle | CastType::Polygon
+        );
         if geometry || target == CastType::Timestamp {
             self.require_string(&t, expr.span, "CAST to this type")?;
         }
@@ -331,9 +464,24 @@ impl Translator<'_> {
             CastType::Double => ("DOUBLE", AdqlType::Double),
             CastType::Char(_) | CastType::Varchar(_) => ("VARCHAR", AdqlType::Varchar),
             CastType::Timestamp => ("TIMESTAMP", AdqlType::Timestamp),
-            CastType::Point => return Ok(Typed::new(format!("adql_geometry_from_dali({})", t.sql), AdqlType::Point)),
-            CastType::Circle => return Ok(Typed::new(format!("adql_geometry_from_dali({})", t.sql), AdqlType::Circle)),
-            CastType::Polygon => return Ok(Typed::new(format!("adql_geometry_from_dali({})", t.sql), AdqlType::Polygon)),
+            CastType::Point => {
+                return Ok(Typed::new(
+                    format!("adql_geometry_from_dali({})", t.sql),
+                    AdqlType::Point,
+                ));
+            }
+            CastType::Circle => {
+                return Ok(Typed::new(
+                    format!("adql_geometry_from_dali({})", t.sql),
+                    AdqlType::Circle,
+                ));
+            }
+            CastType::Polygon => {
+                return Ok(Typed::new(
+                    format!("adql_geometry_from_dali({})", t.sql),
+                    AdqlType::Polygon,
+                ));
+            }
         };
         // PostgreSQL (and so DaCHS) rounds floats to integers; DataFusion truncates.
         let inner = if ty.is_integer() && matches!(t.ty, AdqlType::Real | AdqlType::Double) {
@@ -361,7 +509,15 @@ impl Translator<'_> {
         // A string literal compared with a timestamp is read as a timestamp (DALI 1.1 §3.3.3).
         let timestamp_text = (ca == 3 && cb == 2) || (ca == 2 && cb == 3);
         if ca != 0 && cb != 0 && ca != cb && !timestamp_text {
-            return Err(self.error(span, format!("cannot compare {} with {}", a.ty.describe(), b.ty.describe()), None));
+            return Err(self.error(
+                span,
+                format!(
+                    "cannot compare {} with {}",
+                    a.ty.describe(),
+                    b.ty.describe()
+                ),
+                None,
+            ));
         }
         Ok(())
     }
@@ -376,29 +532,50 @@ impl Translator<'_> {
         if a.is_geometry() && b.is_geometry() {
             return Ok(AdqlType::Region);
         }
-        Err(self.error(span, format!("this is {}, but earlier branches give {}", b.describe(), a.describe()), None))
+        Err(self.error(
+            span,
+            format!(
+                "this is {}, but earlier branches give {}",
+                b.describe(),
+                a.describe()
+            ),
+            None,
+        ))
     }
 
     pub(crate) fn require_numeric(&self, t: &Typed, span: Span, what: &str) -> Result<()> {
         if t.ty.is_numeric() || t.ty == AdqlType::Unknown {
             return Ok(());
         }
-        let hint = (t.ty == AdqlType::Varchar).then(|| "convert text with CAST(x AS DOUBLE PRECISION)".to_string());
-        Err(self.error(span, format!("{what} needs a number, but this is {}", t.ty.describe()), hint))
+        let hint = (t.ty == AdqlType::Varchar)
+            .then(|| "convert text with CAST(x AS DOUBLE PRECISION)".to_string());
+        Err(self.error(
+            span,
+            format!("{what} needs a number, but this is {}", t.ty.describe()),
+            hint,
+        ))
     }
 
     pub(crate) fn require_integer(&self, t: &Typed, span: Span, what: &str) -> Result<()> {
         if t.ty.is_integer() || t.ty == AdqlType::Unknown {
             return Ok(());
         }
-        Err(self.error(span, format!("{what} needs an integer, but this is {}", t.ty.describe()), None))
+        Err(self.error(
+            span,
+            format!("{what} needs an integer, but this is {}", t.ty.describe()),
+            None,
+        ))
     }
 
     pub(crate) fn require_string(&self, t: &Typed, span: Span, what: &str) -> Result<()> {
         if t.ty == AdqlType::Varchar || t.ty == AdqlType::Unknown {
             return Ok(());
         }
-        Err(self.error(span, format!("{what} needs a string, but this is {}", t.ty.describe()), None))
+        Err(self.error(
+            span,
+            format!("{what} needs a string, but this is {}", t.ty.describe()),
+            None,
+        ))
     }
 }
 
@@ -414,7 +591,11 @@ pub(crate) fn wider(a: AdqlType, b: AdqlType) -> AdqlType {
         _ => 0,
     };
     if a == Unknown || b == Unknown {
-        return if rank(a) >= rank(b) { if a == Unknown { b } else { a } } else { b };
+        return if rank(a) >= rank(b) {
+            if a == Unknown { b } else { a }
+        } else {
+            b
+        };
     }
     if rank(a) >= rank(b) { a } else { b }
 }

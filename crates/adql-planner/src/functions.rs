@@ -27,13 +27,62 @@ pub const USER_DEFINED_FUNCTIONS: &[&str] = &[
 ];
 
 const ALL_NAMES: &[&str] = &[
-    "ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS",
-    "RAND", "ROUND", "SQRT", "TRUNCATE", "ACOS", "ASIN", "ATAN", "ATAN2", "COS", "COT", "SIN",
-    "TAN", "COUNT", "SUM", "AVG", "MIN", "MAX", "LOWER", "UPPER", "COALESCE", "NULLIF", "IN_UNIT",
-    "POINT", "CIRCLE", "BOX", "POLYGON", "REGION", "CONTAINS", "INTERSECTS", "DISTANCE", "AREA",
-    "CENTROID", "COORD1", "COORD2", "COORDSYS", "ivo_healpix_index", "ivo_healpix_center",
-    "ivo_hasword", "ivo_nocasematch", "ivo_hashlist_has", "ivo_string_agg",
-    "ivo_interval_overlaps", "ivo_epoch_prop_pos", "ivo_apply_pm", "gaia_healpix_index",
+    "ABS",
+    "CEILING",
+    "DEGREES",
+    "EXP",
+    "FLOOR",
+    "LOG",
+    "LOG10",
+    "MOD",
+    "PI",
+    "POWER",
+    "RADIANS",
+    "RAND",
+    "ROUND",
+    "SQRT",
+    "TRUNCATE",
+    "ACOS",
+    "ASIN",
+    "ATAN",
+    "ATAN2",
+    "COS",
+    "COT",
+    "SIN",
+    "TAN",
+    "COUNT",
+    "SUM",
+    "AVG",
+    "MIN",
+    "MAX",
+    "LOWER",
+    "UPPER",
+    "COALESCE",
+    "NULLIF",
+    "IN_UNIT",
+    "POINT",
+    "CIRCLE",
+    "BOX",
+    "POLYGON",
+    "REGION",
+    "CONTAINS",
+    "INTERSECTS",
+    "DISTANCE",
+    "AREA",
+    "CENTROID",
+    "COORD1",
+    "COORD2",
+    "COORDSYS",
+    "ivo_healpix_index",
+    "ivo_healpix_center",
+    "ivo_hasword",
+    "ivo_nocasematch",
+    "ivo_hashlist_has",
+    "ivo_string_agg",
+    "ivo_interval_overlaps",
+    "ivo_epoch_prop_pos",
+    "ivo_apply_pm",
+    "gaia_healpix_index",
 ];
 
 /// Spelled-out names users write for ADQL functions, with the ADQL name.
@@ -60,11 +109,22 @@ impl Translator<'_> {
         args.iter().map(|a| self.expr(a)).collect()
     }
 
-    fn arity(&self, name: &str, args: &[Expr], allowed: &[usize], span: Span, usage: &str) -> Result<()> {
+    fn arity(
+        &self,
+        name: &str,
+        args: &[Expr],
+        allowed: &[usize],
+        span: Span,
+        usage: &str,
+    ) -> Result<()> {
         if allowed.contains(&args.len()) {
             return Ok(());
         }
-        Err(self.error(span, format!("{name} takes {}, not {}", plural_args(allowed), args.len()), Some(format!("write {usage}"))))
+        Err(self.error(
+            span,
+            format!("{name} takes {}, not {}", plural_args(allowed), args.len()),
+            Some(format!("write {usage}")),
+        ))
     }
 
     fn numeric_args(&self, typed: &[Typed], args: &[Expr], name: &str) -> Result<()> {
@@ -78,16 +138,33 @@ impl Translator<'_> {
         if t.ty.fits(want) {
             return Ok(());
         }
-        Err(self.error(e.span, format!("{name} needs {} here, but this is {}", want.describe(), t.ty.describe()), None))
+        Err(self.error(
+            e.span,
+            format!(
+                "{name} needs {} here, but this is {}",
+                want.describe(),
+                t.ty.describe()
+            ),
+            None,
+        ))
     }
 
     /// Drops a leading coordinate-system argument (ADQL 2.1 §4.2.2: it may be
     /// ignored; everything is ICRS here), warning when it names another frame.
-    fn drop_coordsys<'e>(&mut self, name: &str, args: &'e [Expr], with_cs: &[usize]) -> Result<&'e [Expr]> {
-        let Some(first) = args.first() else { return Ok(args) };
+    fn drop_coordsys<'e>(
+        &mut self,
+        name: &str,
+        args: &'e [Expr],
+        with_cs: &[usize],
+    ) -> Result<&'e [Expr]> {
+        let Some(first) = args.first() else {
+            return Ok(args);
+        };
         let first_is_text = match &first.unnested().kind {
             ExprKind::String(_) => true,
-            ExprKind::Column(_) | ExprKind::Function { .. } => self.expr(first)?.ty == AdqlType::Varchar,
+            ExprKind::Column(_) | ExprKind::Function { .. } => {
+                self.expr(first)?.ty == AdqlType::Varchar
+            }
             _ => false,
         };
         if !(first_is_text && with_cs.contains(&args.len())) {
@@ -95,7 +172,10 @@ impl Translator<'_> {
         }
         if let ExprKind::String(frame) = &first.unnested().kind {
             let f = frame.trim().to_ascii_uppercase();
-            let known = f.is_empty() || f.starts_with("ICRS") || f == "J2000" || f.starts_with("UNKNOWNFRAME");
+            let known = f.is_empty()
+                || f.starts_with("ICRS")
+                || f == "J2000"
+                || f.starts_with("UNKNOWNFRAME");
             if !known {
                 self.warn(first.span, format!("{name}: coordinate system '{frame}' is ignored; coordinates are taken as ICRS"));
             }
@@ -103,10 +183,25 @@ impl Translator<'_> {
         Ok(&args[1..])
     }
 
-    pub(crate) fn function(&mut self, name: &Ident, args: &[Expr], distinct: bool, star: bool, span: Span) -> Result<Typed> {
+    pub(crate) fn function(
+        &mut self,
+        name: &Ident,
+        args: &[Expr],
+        distinct: bool,
+        star: bool,
+        span: Span,
+    ) -> Result<Typed> {
         let upper = name.name.to_ascii_uppercase();
         let lower = name.name.to_ascii_lowercase();
-        let func = |f: &str, a: &[Typed]| format!("{f}({})", a.iter().map(|t| t.sql.as_str()).collect::<Vec<_>>().join(", "));
+        let func = |f: &str, a: &[Typed]| {
+            format!(
+                "{f}({})",
+                a.iter()
+                    .map(|t| t.sql.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         let double = |t: &Typed| format!("CAST({} AS DOUBLE)", t.sql);
         match upper.as_str() {
             // ---- aggregates (ADQL 2.1 §2.3.4) ----
@@ -117,7 +212,11 @@ impl Translator<'_> {
                 self.arity(&upper, args, &[1], span, &format!("{upper}(column)"))?;
                 let t = self.expr(&args[0])?;
                 if t.ty.is_geometry() {
-                    return Err(self.error(args[0].span, format!("{upper} cannot aggregate geometries"), None));
+                    return Err(self.error(
+                        args[0].span,
+                        format!("{upper} cannot aggregate geometries"),
+                        None,
+                    ));
                 }
                 if matches!(upper.as_str(), "SUM" | "AVG") {
                     self.require_numeric(&t, args[0].span, &upper)?;
@@ -141,8 +240,8 @@ impl Translator<'_> {
                 Ok(out)
             }
             // ---- mathematics (ADQL 2.1 §2.3.5) ----
-            "ABS" | "CEILING" | "FLOOR" | "DEGREES" | "RADIANS" | "EXP" | "LOG" | "LOG10" | "SQRT" | "ACOS"
-            | "ASIN" | "ATAN" | "COS" | "COT" | "SIN" | "TAN" => {
+            "ABS" | "CEILING" | "FLOOR" | "DEGREES" | "RADIANS" | "EXP" | "LOG" | "LOG10"
+            | "SQRT" | "ACOS" | "ASIN" | "ATAN" | "COS" | "COT" | "SIN" | "TAN" => {
                 self.arity(&upper, args, &[1], span, &format!("{upper}(x)"))?;
                 let a = self.args(args)?;
                 self.numeric_args(&a, args, &upper)?;
@@ -157,13 +256,21 @@ impl Translator<'_> {
                 self.arity(&upper, args, &[2], span, &format!("{upper}(y, x)"))?;
                 let a = self.args(args)?;
                 self.numeric_args(&a, args, &upper)?;
-                Ok(Typed::new(format!("{lower}({}, {})", double(&a[0]), double(&a[1])), AdqlType::Double).named(&lower))
+                Ok(Typed::new(
+                    format!("{lower}({}, {})", double(&a[0]), double(&a[1])),
+                    AdqlType::Double,
+                )
+                .named(&lower))
             }
             "MOD" => {
                 self.arity(&upper, args, &[2], span, "MOD(x, y)")?;
                 let a = self.args(args)?;
                 self.numeric_args(&a, args, &upper)?;
-                Ok(Typed::new(format!("({} % {})", a[0].sql, a[1].sql), wider(a[0].ty, a[1].ty)).named("mod"))
+                Ok(Typed::new(
+                    format!("({} % {})", a[0].sql, a[1].sql),
+                    wider(a[0].ty, a[1].ty),
+                )
+                .named("mod"))
             }
             "PI" => {
                 self.arity(&upper, args, &[0], span, "PI()")?;
@@ -179,11 +286,21 @@ impl Translator<'_> {
                 Ok(Typed::new(func("adql_rand_seeded", &a), AdqlType::Double).named("rand"))
             }
             "ROUND" | "TRUNCATE" => {
-                self.arity(&upper, args, &[1, 2], span, &format!("{upper}(x) or {upper}(x, digits)"))?;
+                self.arity(
+                    &upper,
+                    args,
+                    &[1, 2],
+                    span,
+                    &format!("{upper}(x) or {upper}(x, digits)"),
+                )?;
                 let a = self.args(args)?;
                 self.require_numeric(&a[0], args[0].span, &upper)?;
                 if let Some(d) = a.get(1) {
-                    self.require_integer(d, args[1].span, &format!("the number of digits of {upper}"))?;
+                    self.require_integer(
+                        d,
+                        args[1].span,
+                        &format!("the number of digits of {upper}"),
+                    )?;
                 }
                 let df = if upper == "ROUND" { "round" } else { "trunc" };
                 let sql = match a.get(1) {
@@ -233,19 +350,33 @@ impl Translator<'_> {
             // ---- geometry (ADQL 2.1 §4.2) ----
             "POINT" => {
                 let rest = self.drop_coordsys("POINT", args, &[3])?;
-                self.arity("POINT", rest, &[2], span, "POINT(ra, dec) or POINT('ICRS', ra, dec)")?;
+                self.arity(
+                    "POINT",
+                    rest,
+                    &[2],
+                    span,
+                    "POINT(ra, dec) or POINT('ICRS', ra, dec)",
+                )?;
                 let a = self.args(rest)?;
                 self.numeric_args(&a, rest, "POINT")?;
                 Ok(Typed::new(func("adql_point", &a), AdqlType::Point).named("point"))
             }
             "CIRCLE" => {
                 let rest = self.drop_coordsys("CIRCLE", args, &[3, 4])?;
-                self.arity("CIRCLE", rest, &[2, 3], span, "CIRCLE(ra, dec, radius) or CIRCLE(POINT(ra, dec), radius)")?;
+                self.arity(
+                    "CIRCLE",
+                    rest,
+                    &[2, 3],
+                    span,
+                    "CIRCLE(ra, dec, radius) or CIRCLE(POINT(ra, dec), radius)",
+                )?;
                 let a = self.args(rest)?;
                 if rest.len() == 2 {
                     self.geometry_arg(&a[0], &rest[0], "CIRCLE", AdqlType::Point)?;
                     self.require_numeric(&a[1], rest[1].span, "CIRCLE")?;
-                    return Ok(Typed::new(func("adql_circle_at", &a), AdqlType::Circle).named("circle"));
+                    return Ok(
+                        Typed::new(func("adql_circle_at", &a), AdqlType::Circle).named("circle")
+                    );
                 }
                 self.numeric_args(&a, rest, "CIRCLE")?;
                 Ok(Typed::new(func("adql_circle", &a), AdqlType::Circle).named("circle"))
@@ -264,16 +395,27 @@ impl Translator<'_> {
             }
             "POLYGON" => {
                 let odd_or_points = args.len() % 2 == 1 || args.len() == 4;
-                let rest = if odd_or_points { self.drop_coordsys("POLYGON", args, &[args.len()])? } else { args };
+                let rest = if odd_or_points {
+                    self.drop_coordsys("POLYGON", args, &[args.len()])?
+                } else {
+                    args
+                };
                 let a = self.args(rest)?;
                 if a.first().is_some_and(|t| t.ty.is_geometry()) {
                     if rest.len() < 3 {
-                        return Err(self.error(span, "POLYGON needs at least three vertices", None));
+                        return Err(self.error(
+                            span,
+                            "POLYGON needs at least three vertices",
+                            None,
+                        ));
                     }
                     for (t, e) in a.iter().zip(rest) {
                         self.geometry_arg(t, e, "POLYGON", AdqlType::Point)?;
                     }
-                    return Ok(Typed::new(func("adql_polygon_of_points", &a), AdqlType::Polygon).named("polygon"));
+                    return Ok(
+                        Typed::new(func("adql_polygon_of_points", &a), AdqlType::Polygon)
+                            .named("polygon"),
+                    );
                 }
                 if rest.len() < 6 || rest.len() % 2 != 0 {
                     return Err(self.error(span, format!("POLYGON needs an even number of coordinates, at least six (three vertices), not {}", rest.len()), Some("write POLYGON(ra1, dec1, ra2, dec2, ra3, dec3, ...)".into())));
@@ -293,7 +435,13 @@ impl Translator<'_> {
                 Ok(Typed::new(func("adql_region", &a), AdqlType::Region).named("region"))
             }
             "CONTAINS" | "INTERSECTS" => {
-                self.arity(&upper, args, &[2], span, &format!("{upper}(geometry, geometry)"))?;
+                self.arity(
+                    &upper,
+                    args,
+                    &[2],
+                    span,
+                    &format!("{upper}(geometry, geometry)"),
+                )?;
                 if let Some(fast) = self.point_in_circle(args)? {
                     return Ok(Typed::new(fast, AdqlType::Integer).named(&lower));
                 }
@@ -307,7 +455,10 @@ impl Translator<'_> {
                     ("INTERSECTS", _, _) => ("adql_intersects", &a[0], &a[1]),
                     _ => ("adql_contains", &a[0], &a[1]),
                 };
-                Ok(Typed::new(format!("{f}({}, {})", x.sql, y.sql), AdqlType::Integer).named(&lower))
+                Ok(
+                    Typed::new(format!("{f}({}, {})", x.sql, y.sql), AdqlType::Integer)
+                        .named(&lower),
+                )
             }
             "DISTANCE" => {
                 self.arity("DISTANCE", args, &[2, 4], span, "DISTANCE(POINT(ra1, dec1), POINT(ra2, dec2)) or DISTANCE(ra1, dec1, ra2, dec2)")?;
@@ -315,7 +466,9 @@ impl Translator<'_> {
                     let a = self.args(args)?;
                     self.numeric_args(&a, args, "DISTANCE")?;
                     func("adql_distance4", &a)
-                } else if let (Some(p), Some(q)) = (self.point_coords(&args[0])?, self.point_coords(&args[1])?) {
+                } else if let (Some(p), Some(q)) =
+                    (self.point_coords(&args[0])?, self.point_coords(&args[1])?)
+                {
                     format!("adql_distance4({}, {}, {}, {})", p.0, p.1, q.0, q.1)
                 } else {
                     let a = self.args(args)?;
@@ -324,21 +477,39 @@ impl Translator<'_> {
                     }
                     func("adql_distance", &a)
                 };
-                let mut t = Typed::new(sql, AdqlType::Double).named("distance").unit("deg");
+                let mut t = Typed::new(sql, AdqlType::Double)
+                    .named("distance")
+                    .unit("deg");
                 t.meta.ucd = Some("pos.angDistance".into());
                 Ok(t)
             }
             "AREA" | "CENTROID" | "COORD1" | "COORD2" | "COORDSYS" => {
                 self.arity(&upper, args, &[1], span, &format!("{upper}(geometry)"))?;
                 let a = self.args(args)?;
-                let want = if upper.starts_with("COORD") && upper != "COORDSYS" { AdqlType::Point } else { AdqlType::Region };
+                let want = if upper.starts_with("COORD") && upper != "COORDSYS" {
+                    AdqlType::Point
+                } else {
+                    AdqlType::Region
+                };
                 self.geometry_arg(&a[0], &args[0], &upper, want)?;
                 Ok(match upper.as_str() {
-                    "AREA" => Typed::new(func("adql_area", &a), AdqlType::Double).named("area").unit("deg**2"),
-                    "CENTROID" => Typed::new(func("adql_centroid", &a), AdqlType::Point).named("centroid"),
-                    "COORD1" => Typed::new(func("adql_coord1", &a), AdqlType::Double).named("coord1").unit("deg"),
-                    "COORD2" => Typed::new(func("adql_coord2", &a), AdqlType::Double).named("coord2").unit("deg"),
-                    _ => Typed::new(format!("CASE WHEN {} IS NULL THEN NULL ELSE 'ICRS' END", a[0].sql), AdqlType::Varchar).named("coordsys"),
+                    "AREA" => Typed::new(func("adql_area", &a), AdqlType::Double)
+                        .named("area")
+                        .unit("deg**2"),
+                    "CENTROID" => {
+                        Typed::new(func("adql_centroid", &a), AdqlType::Point).named("centroid")
+                    }
+                    "COORD1" => Typed::new(func("adql_coord1", &a), AdqlType::Double)
+                        .named("coord1")
+                        .unit("deg"),
+                    "COORD2" => Typed::new(func("adql_coord2", &a), AdqlType::Double)
+                        .named("coord2")
+                        .unit("deg"),
+                    _ => Typed::new(
+                        format!("CASE WHEN {} IS NULL THEN NULL ELSE 'ICRS' END", a[0].sql),
+                        AdqlType::Varchar,
+                    )
+                    .named("coordsys"),
                 })
             }
             _ => self.user_function(&lower, name, args, span),
@@ -352,7 +523,11 @@ impl Translator<'_> {
             t.meta = a.meta.clone();
             return t;
         }
-        let mut t = Typed::new(format!("{lower}(CAST({} AS DOUBLE))", a.sql), AdqlType::Double).named(&lower);
+        let mut t = Typed::new(
+            format!("{lower}(CAST({} AS DOUBLE))", a.sql),
+            AdqlType::Double,
+        )
+        .named(&lower);
         if matches!(name, "FLOOR") {
             t.meta = a.meta.clone();
         }
@@ -376,15 +551,22 @@ impl Translator<'_> {
 
     /// `CONTAINS(POINT(a, b), CIRCLE(c, d, r))` without building geometry values.
     fn point_in_circle(&mut self, args: &[Expr]) -> Result<Option<String>> {
-        let Some((ra, dec)) = self.point_coords(&args[0])? else { return Ok(None) };
-        if let ExprKind::Function { name, args: cargs, .. } = &args[1].unnested().kind
+        let Some((ra, dec)) = self.point_coords(&args[0])? else {
+            return Ok(None);
+        };
+        if let ExprKind::Function {
+            name, args: cargs, ..
+        } = &args[1].unnested().kind
             && name.name == "CIRCLE"
         {
             let rest = self.drop_coordsys("CIRCLE", cargs, &[4])?;
             if rest.len() == 3 {
                 let c = self.args(rest)?;
                 self.numeric_args(&c, rest, "CIRCLE")?;
-                return Ok(Some(format!("adql_point_in_circle({ra}, {dec}, {}, {}, {})", c[0].sql, c[1].sql, c[2].sql)));
+                return Ok(Some(format!(
+                    "adql_point_in_circle({ra}, {dec}, {}, {}, {})",
+                    c[0].sql, c[1].sql, c[2].sql
+                )));
             }
         }
         Ok(None)
@@ -396,45 +578,91 @@ impl Translator<'_> {
         let v = self.expr(&args[0])?;
         self.require_numeric(&v, args[0].span, "IN_UNIT")?;
         let ExprKind::String(target) = &args[1].unnested().kind else {
-            return Err(self.error(args[1].span, "IN_UNIT needs the target unit as a string literal", Some("e.g. IN_UNIT(plx, 'arcsec')".into())));
+            return Err(self.error(
+                args[1].span,
+                "IN_UNIT needs the target unit as a string literal",
+                Some("e.g. IN_UNIT(plx, 'arcsec')".into()),
+            ));
         };
         let Some(from) = v.meta.unit.clone() else {
-            return Err(self.error(args[0].span, "the unit of this value is not known, so it cannot be converted", Some("IN_UNIT works on columns whose unit the catalog records".into())));
+            return Err(self.error(
+                args[0].span,
+                "the unit of this value is not known, so it cannot be converted",
+                Some("IN_UNIT works on columns whose unit the catalog records".into()),
+            ));
         };
         let factor = match conversion_factor(&from, target) {
             Ok(f) => f,
             Err(ConversionError::Unknown(u)) => {
-                let at = if &u == target { args[1].span } else { args[0].span };
-                return Err(self.error(at, format!("unknown unit '{u}'"), Some("units are written in VOUnits, e.g. deg, arcsec, mas/yr, km/s".into())));
+                let at = if &u == target {
+                    args[1].span
+                } else {
+                    args[0].span
+                };
+                return Err(self.error(
+                    at,
+                    format!("unknown unit '{u}'"),
+                    Some("units are written in VOUnits, e.g. deg, arcsec, mas/yr, km/s".into()),
+                ));
             }
             Err(ConversionError::Incompatible) => {
-                return Err(self.error(args[1].span, format!("cannot convert '{from}' into '{target}': they measure different things"), None));
+                return Err(self.error(
+                    args[1].span,
+                    format!(
+                        "cannot convert '{from}' into '{target}': they measure different things"
+                    ),
+                    None,
+                ));
             }
         };
-        let mut t = Typed::new(format!("(CAST({} AS DOUBLE) * {factor:?})", v.sql), AdqlType::Double).unit(target);
+        let mut t = Typed::new(
+            format!("(CAST({} AS DOUBLE) * {factor:?})", v.sql),
+            AdqlType::Double,
+        )
+        .unit(target);
         t.name = v.name.clone();
         t.meta.ucd = v.meta.ucd.clone();
         Ok(t)
     }
 
-    fn user_function(&mut self, lower: &str, name: &Ident, args: &[Expr], span: Span) -> Result<Typed> {
+    fn user_function(
+        &mut self,
+        lower: &str,
+        name: &Ident,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<Typed> {
         let a = self.args(args)?;
-        let join = |a: &[Typed]| a.iter().map(|t| t.sql.as_str()).collect::<Vec<_>>().join(", ");
-        let numeric = |me: &Self, n: usize| me.numeric_args(&a[..n.min(a.len())], &args[..n.min(args.len())], lower);
+        let join = |a: &[Typed]| {
+            a.iter()
+                .map(|t| t.sql.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let numeric = |me: &Self, n: usize| {
+            me.numeric_args(&a[..n.min(a.len())], &args[..n.min(args.len())], lower)
+        };
         let strings = |me: &Self| -> Result<()> {
             for (t, e) in a.iter().zip(args) {
                 me.require_string(t, e.span, lower)?;
             }
             Ok(())
         };
-        let usage = USER_DEFINED_FUNCTIONS.iter().find(|u| u.starts_with(&format!("{lower}("))).copied().unwrap_or("");
+        let usage = USER_DEFINED_FUNCTIONS
+            .iter()
+            .find(|u| u.starts_with(&format!("{lower}(")))
+            .copied()
+            .unwrap_or("");
         let t = match lower {
             "ivo_healpix_index" => {
                 self.arity(lower, args, &[2, 3], span, usage)?;
                 self.require_integer(&a[0], args[0].span, "the HEALPix order")?;
                 if args.len() == 2 {
                     self.geometry_arg(&a[1], &args[1], lower, AdqlType::Point)?;
-                    Typed::new(format!("adql_healpix_index_of_point({})", join(&a)), AdqlType::BigInt)
+                    Typed::new(
+                        format!("adql_healpix_index_of_point({})", join(&a)),
+                        AdqlType::BigInt,
+                    )
                 } else {
                     numeric(self, 3)?;
                     Typed::new(format!("ivo_healpix_index({})", join(&a)), AdqlType::BigInt)
@@ -444,7 +672,13 @@ impl Translator<'_> {
                 self.arity(lower, args, &[2], span, usage)?;
                 self.require_integer(&a[0], args[0].span, "the HEALPix order")?;
                 self.require_integer(&a[1], args[1].span, "the HEALPix index")?;
-                Typed::new(format!("ivo_healpix_center({}, CAST({} AS BIGINT))", a[0].sql, a[1].sql), AdqlType::Point)
+                Typed::new(
+                    format!(
+                        "ivo_healpix_center({}, CAST({} AS BIGINT))",
+                        a[0].sql, a[1].sql
+                    ),
+                    AdqlType::Point,
+                )
             }
             "ivo_hasword" | "ivo_nocasematch" | "ivo_hashlist_has" => {
                 self.arity(lower, args, &[2], span, usage)?;
@@ -454,12 +688,18 @@ impl Translator<'_> {
             "ivo_string_agg" => {
                 self.arity(lower, args, &[2], span, usage)?;
                 self.require_string(&a[1], args[1].span, "the delimiter of ivo_string_agg")?;
-                Typed::new(format!("string_agg(CAST({} AS VARCHAR), {})", a[0].sql, a[1].sql), AdqlType::Varchar)
+                Typed::new(
+                    format!("string_agg(CAST({} AS VARCHAR), {})", a[0].sql, a[1].sql),
+                    AdqlType::Varchar,
+                )
             }
             "ivo_interval_overlaps" => {
                 self.arity(lower, args, &[4], span, usage)?;
                 numeric(self, 4)?;
-                Typed::new(format!("ivo_interval_overlaps({})", join(&a)), AdqlType::Integer)
+                Typed::new(
+                    format!("ivo_interval_overlaps({})", join(&a)),
+                    AdqlType::Integer,
+                )
             }
             "ivo_epoch_prop_pos" => {
                 self.arity(lower, args, &[8], span, usage)?;
@@ -477,15 +717,25 @@ impl Translator<'_> {
                 self.require_integer(&a[1], args[1].span, "the source_id")?;
                 // Gaia source_id = HEALPix index at order 12 * 2^35 + running number.
                 Typed::new(
-                    format!("(CAST({} AS BIGINT) / CAST(34359738368 * power(4, 12 - {}) AS BIGINT))", a[1].sql, a[0].sql),
+                    format!(
+                        "(CAST({} AS BIGINT) / CAST(34359738368 * power(4, 12 - {}) AS BIGINT))",
+                        a[1].sql, a[0].sql
+                    ),
                     AdqlType::BigInt,
                 )
             }
             _ => {
                 let hint = other_dialect(lower)
                     .map(|s| format!("ADQL writes {s}"))
-                    .or_else(|| suggest(&name.name, ALL_NAMES.iter().copied()).map(|s| format!("did you mean {s}?")));
-                return Err(self.error(name.span, format!("unknown function '{}'", name.name), hint));
+                    .or_else(|| {
+                        suggest(&name.name, ALL_NAMES.iter().copied())
+                            .map(|s| format!("did you mean {s}?"))
+                    });
+                return Err(self.error(
+                    name.span,
+                    format!("unknown function '{}'", name.name),
+                    hint,
+                ));
             }
         };
         Ok(t.named(lower))
@@ -496,7 +746,11 @@ fn plural_args(allowed: &[usize]) -> String {
     let words: Vec<String> = allowed.iter().map(|n| n.to_string()).collect();
     let list = match words.len() {
         1 => words[0].clone(),
-        _ => format!("{} or {}", words[..words.len() - 1].join(", "), words[words.len() - 1]),
+        _ => format!(
+            "{} or {}",
+            words[..words.len() - 1].join(", "),
+            words[words.len() - 1]
+        ),
     };
     let one = allowed == [1];
     format!("{list} argument{}", if one { "" } else { "s" })

@@ -84,7 +84,12 @@ pub(crate) struct Translator<'a> {
 }
 
 impl<'a> Translator<'a> {
-    pub(crate) fn error(&self, span: Span, message: impl Into<String>, hint: Option<String>) -> Error {
+    pub(crate) fn error(
+        &self,
+        span: Span,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Error {
         let (line, column) = span.line_col(self.text);
         Error::Semantic(SemanticError {
             span,
@@ -113,8 +118,15 @@ impl<'a> Translator<'a> {
         if !q.with.is_empty() {
             sql.push_str("WITH ");
             for (i, cte) in q.with.iter().enumerate() {
-                if self.ctes[cte_mark..].iter().any(|c| ident_eq(&c.name, &cte.name)) {
-                    return Err(self.error(cte.name.span, format!("WITH defines '{}' twice", cte.name.name), None));
+                if self.ctes[cte_mark..]
+                    .iter()
+                    .any(|c| ident_eq(&c.name, &cte.name))
+                {
+                    return Err(self.error(
+                        cte.name.span,
+                        format!("WITH defines '{}' twice", cte.name.name),
+                        None,
+                    ));
                 }
                 let (body, cols) = self.query(&cte.query)?;
                 if i > 0 {
@@ -181,20 +193,31 @@ impl<'a> Translator<'a> {
                         None,
                     ));
                 }
-                Ok((format!("{l} {word}{} {r}", if *all { " ALL" } else { "" }), lcols))
+                Ok((
+                    format!("{l} {word}{} {r}", if *all { " ALL" } else { "" }),
+                    lcols,
+                ))
             }
         }
     }
 
     /// ORDER BY over the output of a set operation: output names or positions.
-    fn order_by_output(&mut self, sql: &mut String, order: &[OrderBy], cols: &[OutputColumn]) -> Result<()> {
+    fn order_by_output(
+        &mut self,
+        sql: &mut String,
+        order: &[OrderBy],
+        cols: &[OutputColumn],
+    ) -> Result<()> {
         if order.is_empty() {
             return Ok(());
         }
         let mut terms = Vec::new();
         for o in order {
             let key = match &o.expr.unnested().kind {
-                ExprKind::Number { text, kind: NumberKind::Integer } => {
+                ExprKind::Number {
+                    text,
+                    kind: NumberKind::Integer,
+                } => {
                     self.position(text, o.expr.span, cols.len())?;
                     text.clone()
                 }
@@ -218,7 +241,10 @@ impl<'a> Translator<'a> {
                     ));
                 }
             };
-            terms.push(format!("{key}{}", if o.descending { " DESC" } else { " ASC" }));
+            terms.push(format!(
+                "{key}{}",
+                if o.descending { " DESC" } else { " ASC" }
+            ));
         }
         let _ = write!(sql, " ORDER BY {}", terms.join(", "));
         Ok(())
@@ -236,7 +262,12 @@ impl<'a> Translator<'a> {
     }
 
     /// One SELECT with the ORDER BY and OFFSET of its query, if any.
-    fn select(&mut self, s: &Select, order: &[OrderBy], offset: Option<u64>) -> Result<(String, Vec<OutputColumn>)> {
+    fn select(
+        &mut self,
+        s: &Select,
+        order: &[OrderBy],
+        offset: Option<u64>,
+    ) -> Result<(String, Vec<OutputColumn>)> {
         let mut scope = Scope::default();
         let mut from_sql = Vec::new();
         for t in &s.from {
@@ -320,7 +351,10 @@ impl<'a> Translator<'a> {
             let mut terms = Vec::new();
             for o in order {
                 let key = self.order_key(&o.expr, &items)?;
-                terms.push(format!("{key}{}", if o.descending { " DESC" } else { " ASC" }));
+                terms.push(format!(
+                    "{key}{}",
+                    if o.descending { " DESC" } else { " ASC" }
+                ));
             }
             let _ = write!(sql, " ORDER BY {}", terms.join(", "));
         }
@@ -339,13 +373,19 @@ impl<'a> Translator<'a> {
         let t = self.expr(e)?;
         if t.ty != AdqlType::Boolean && t.ty != AdqlType::Unknown {
             let hint = if is_geometry_predicate(e) {
-                Some("compare the result of CONTAINS or INTERSECTS with 1: CONTAINS(...) = 1".to_string())
+                Some(
+                    "compare the result of CONTAINS or INTERSECTS with 1: CONTAINS(...) = 1"
+                        .to_string(),
+                )
             } else {
                 Some("write a comparison such as x = 1".to_string())
             };
             return Err(self.error(
                 e.span,
-                format!("{clause} needs a condition, but this is {}", t.ty.describe()),
+                format!(
+                    "{clause} needs a condition, but this is {}",
+                    t.ty.describe()
+                ),
                 hint,
             ));
         }
@@ -353,7 +393,12 @@ impl<'a> Translator<'a> {
     }
 
     /// GROUP BY term: an expression over FROM columns, or a select-list alias.
-    fn group_key(&mut self, g: &Expr, ast_items: &[SelectItem], items: &[(String, OutputColumn)]) -> Result<String> {
+    fn group_key(
+        &mut self,
+        g: &Expr,
+        ast_items: &[SelectItem],
+        items: &[(String, OutputColumn)],
+    ) -> Result<String> {
         if let ExprKind::Column(parts) = &g.unnested().kind
             && parts.len() == 1
             && self.resolves_in_from(&parts[..])
@@ -383,13 +428,18 @@ impl<'a> Translator<'a> {
     /// ORDER BY term of a single SELECT: a column number, an output name, or an expression.
     fn order_key(&mut self, e: &Expr, items: &[(String, OutputColumn)]) -> Result<String> {
         match &e.unnested().kind {
-            ExprKind::Number { text, kind: NumberKind::Integer } => {
+            ExprKind::Number {
+                text,
+                kind: NumberKind::Integer,
+            } => {
                 let i = self.position(text, e.span, items.len())?;
                 return Ok(i.to_string());
             }
             ExprKind::Column(parts) if parts.len() == 1 => {
-                let hits: Vec<&(String, OutputColumn)> =
-                    items.iter().filter(|(_, c)| parts[0].matches(&c.name)).collect();
+                let hits: Vec<&(String, OutputColumn)> = items
+                    .iter()
+                    .filter(|(_, c)| parts[0].matches(&c.name))
+                    .collect();
                 // An output name wins unless it only repeats a FROM column of the same name.
                 if hits.len() == 1 && !self.resolves_in_from(parts) {
                     return Ok(quote(&hits[0].1.name));
@@ -399,13 +449,21 @@ impl<'a> Translator<'a> {
         }
         let t = self.expr(e)?;
         if t.ty.is_geometry() {
-            return Err(self.error(e.span, "geometries cannot be sorted", Some("sort by DISTANCE(...) or a coordinate".into())));
+            return Err(self.error(
+                e.span,
+                "geometries cannot be sorted",
+                Some("sort by DISTANCE(...) or a coordinate".into()),
+            ));
         }
         Ok(t.sql)
     }
 
     /// `*` or `q.*`: the visible columns, USING-merged ones once.
-    fn star(&mut self, qualifier: Option<&QualifiedName>, span: Span) -> Result<Vec<(String, OutputColumn)>> {
+    fn star(
+        &mut self,
+        qualifier: Option<&QualifiedName>,
+        span: Span,
+    ) -> Result<Vec<(String, OutputColumn)>> {
         let scope = self.scopes.last().cloned().unwrap_or_default();
         let mut out = Vec::new();
         if qualifier.is_none() {
@@ -422,7 +480,14 @@ impl<'a> Translator<'a> {
             }
             matched = true;
             if r.open {
-                out.push(("*".into(), OutputColumn { name: "*".into(), ty: AdqlType::Unknown, meta: ColumnMeta::default() }));
+                out.push((
+                    "*".into(),
+                    OutputColumn {
+                        name: "*".into(),
+                        ty: AdqlType::Unknown,
+                        meta: ColumnMeta::default(),
+                    },
+                ));
                 continue;
             }
             for (ci, c) in r.columns.iter().enumerate() {
@@ -433,8 +498,27 @@ impl<'a> Translator<'a> {
             }
         }
         if !matched {
-            let q = qualifier.map(|q| q.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".")).unwrap_or_default();
-            return Err(self.error(span, format!("no table '{q}' in FROM"), Some(format!("tables in FROM: {}", scope.relations.iter().map(Relation::display).collect::<Vec<_>>().join(", ")))));
+            let q = qualifier
+                .map(|q| {
+                    q.iter()
+                        .map(|i| i.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .unwrap_or_default();
+            return Err(self.error(
+                span,
+                format!("no table '{q}' in FROM"),
+                Some(format!(
+                    "tables in FROM: {}",
+                    scope
+                        .relations
+                        .iter()
+                        .map(Relation::display)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            ));
         }
         Ok(out)
     }
@@ -490,13 +574,19 @@ impl<'a> Translator<'a> {
             JoinConstraint::None => {
                 // NATURAL: the columns both sides have.
                 let names = |rels: &[Relation]| -> Vec<String> {
-                    rels.iter().flat_map(|r| r.columns.iter().map(|c| c.name.clone())).collect()
+                    rels.iter()
+                        .flat_map(|r| r.columns.iter().map(|c| c.name.clone()))
+                        .collect()
                 };
                 let l = names(&scope.relations[left_start..right_start]);
                 let r = names(&scope.relations[right_start..]);
                 l.into_iter()
                     .filter(|n| r.iter().any(|m| m == n))
-                    .map(|n| Ident { name: n, quoted: true, span: j.span })
+                    .map(|n| Ident {
+                        name: n,
+                        quoted: true,
+                        span: j.span,
+                    })
                     .collect()
             }
         };
@@ -531,8 +621,16 @@ impl<'a> Translator<'a> {
                     None,
                 ));
             };
-            let lsql = format!("{}.{}", scope.relations[lh.0].sql_alias, quote(&scope.relations[lh.0].columns[lh.1].name));
-            let rsql = format!("{}.{}", scope.relations[rh.0].sql_alias, quote(&scope.relations[rh.0].columns[rh.1].name));
+            let lsql = format!(
+                "{}.{}",
+                scope.relations[lh.0].sql_alias,
+                quote(&scope.relations[lh.0].columns[lh.1].name)
+            );
+            let rsql = format!(
+                "{}.{}",
+                scope.relations[rh.0].sql_alias,
+                quote(&scope.relations[rh.0].columns[rh.1].name)
+            );
             conditions.push(format!("{lsql} = {rsql}"));
             let merged_sql = match j.kind {
                 JoinKind::Right { .. } => rsql.clone(),
@@ -540,7 +638,9 @@ impl<'a> Translator<'a> {
                 _ => lsql.clone(),
             };
             let c = scope.relations[lh.0].columns[lh.1].clone();
-            scope.merged.retain(|m| !m.name.eq_ignore_ascii_case(&c.name));
+            scope
+                .merged
+                .retain(|m| !m.name.eq_ignore_ascii_case(&c.name));
             scope.merged.push(Merged {
                 name: c.name.clone(),
                 sql: merged_sql,
@@ -548,7 +648,10 @@ impl<'a> Translator<'a> {
                 hides: vec![lh, rh],
             });
         }
-        Ok(format!("{left} {kind} {right} ON {}", conditions.join(" AND ")))
+        Ok(format!(
+            "{left} {kind} {right} ON {}",
+            conditions.join(" AND ")
+        ))
     }
 
     fn unique_alias(&self, base: &str, scope: &Scope) -> String {
@@ -563,12 +666,24 @@ impl<'a> Translator<'a> {
     }
 
     /// Finds a table (a CTE first, then the catalog) and checks the caller may read it.
-    fn resolve_table(&mut self, name: &QualifiedName, alias: Option<Ident>, span: Span, scope: &Scope) -> Result<(Relation, String)> {
+    fn resolve_table(
+        &mut self,
+        name: &QualifiedName,
+        alias: Option<Ident>,
+        span: Span,
+        scope: &Scope,
+    ) -> Result<(Relation, String)> {
         let table_ident = &name[name.len() - 1];
         if name.len() == 1
-            && let Some(cte) = self.ctes.iter().rev().find(|c| ident_eq(&c.name, table_ident))
+            && let Some(cte) = self
+                .ctes
+                .iter()
+                .rev()
+                .find(|c| ident_eq(&c.name, table_ident))
         {
-            let exposed = alias.as_ref().map_or(cte.name.name.clone(), |a| a.name.clone());
+            let exposed = alias
+                .as_ref()
+                .map_or(cte.name.name.clone(), |a| a.name.clone());
             let sql_alias = self.unique_alias(&exposed, scope);
             let rel = Relation {
                 alias: alias.clone().or_else(|| Some(cte.name.clone())),
@@ -592,7 +707,11 @@ impl<'a> Translator<'a> {
         let info = match candidates.as_slice() {
             [one] => (*one).clone(),
             [] if !self.catalog.is_complete() => {
-                let mut t = TableInfo { schema: String::new(), name: table_ident.name.clone(), columns: Vec::new() };
+                let mut t = TableInfo {
+                    schema: String::new(),
+                    name: table_ident.name.clone(),
+                    columns: Vec::new(),
+                };
                 if let Some(s) = schema_ident {
                     t.schema = s.name.clone();
                 }
@@ -613,35 +732,68 @@ impl<'a> Translator<'a> {
                 return Ok((rel, format!("{table_sql} AS {sql_alias}")));
             }
             [] => {
-                let written = name.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".");
+                let written = name
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
                 let visible: Vec<String> = tables
                     .iter()
                     .filter(|t| self.policy.may_read(t))
                     .map(|t| t.qualified_name())
                     .collect();
-                let short: Vec<&str> = tables.iter().filter(|t| self.policy.may_read(t)).map(|t| t.name.as_str()).collect();
+                let short: Vec<&str> = tables
+                    .iter()
+                    .filter(|t| self.policy.may_read(t))
+                    .map(|t| t.name.as_str())
+                    .collect();
                 let hint = suggest(&written, visible.iter().map(String::as_str))
-                    .or_else(|| suggest(&table_ident.name, short.iter().copied()).and_then(|s| visible.iter().find(|v| v.ends_with(&format!(".{s}"))).cloned()))
+                    .or_else(|| {
+                        suggest(&table_ident.name, short.iter().copied()).and_then(|s| {
+                            visible
+                                .iter()
+                                .find(|v| v.ends_with(&format!(".{s}")))
+                                .cloned()
+                        })
+                    })
                     .map(|s| format!("did you mean '{s}'?"))
                     .or_else(|| {
-                        let case_hit = tables.iter().find(|t| t.name.eq_ignore_ascii_case(&table_ident.name));
-                        case_hit.filter(|_| table_ident.quoted).map(|t| format!("delimited names are case-sensitive: the table is \"{}\"", t.name))
+                        let case_hit = tables
+                            .iter()
+                            .find(|t| t.name.eq_ignore_ascii_case(&table_ident.name));
+                        case_hit.filter(|_| table_ident.quoted).map(|t| {
+                            format!(
+                                "delimited names are case-sensitive: the table is \"{}\"",
+                                t.name
+                            )
+                        })
                     })
-                    .or_else(|| (!visible.is_empty() && visible.len() <= 12).then(|| format!("tables: {}", visible.join(", "))));
+                    .or_else(|| {
+                        (!visible.is_empty() && visible.len() <= 12)
+                            .then(|| format!("tables: {}", visible.join(", ")))
+                    });
                 return Err(self.error(span, format!("no table '{written}'"), hint));
             }
             many => {
                 let names: Vec<String> = many.iter().map(|t| t.qualified_name()).collect();
                 return Err(self.error(
                     span,
-                    format!("table '{}' is ambiguous: {}", table_ident.name, names.join(", ")),
+                    format!(
+                        "table '{}' is ambiguous: {}",
+                        table_ident.name,
+                        names.join(", ")
+                    ),
                     Some("qualify it with its schema".into()),
                 ));
             }
         };
         let exposed = alias.as_ref().map_or(info.name.clone(), |a| a.name.clone());
         let sql_alias = self.unique_alias(&exposed, scope);
-        let sql = format!("{}.{} AS {sql_alias}", quote(&info.schema), quote(&info.name));
+        let sql = format!(
+            "{}.{} AS {sql_alias}",
+            quote(&info.schema),
+            quote(&info.name)
+        );
         let rel = Relation {
             alias,
             schema: Some(info.schema.clone()),
@@ -650,7 +802,11 @@ impl<'a> Translator<'a> {
             columns: info
                 .columns
                 .iter()
-                .map(|c| Col { name: c.name.clone(), ty: c.ty, meta: c.meta.clone() })
+                .map(|c| Col {
+                    name: c.name.clone(),
+                    ty: c.ty,
+                    meta: c.meta.clone(),
+                })
                 .collect(),
             open: false,
         };
@@ -666,7 +822,15 @@ impl<'a> Translator<'a> {
                     let what = if parts.len() == 1 { "column" } else { "table" };
                     return Err(self.error(
                         span,
-                        format!("{what} '{}' is ambiguous: {}", parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join("."), c.join(", ")),
+                        format!(
+                            "{what} '{}' is ambiguous: {}",
+                            parts
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join("."),
+                            c.join(", ")
+                        ),
                         Some("qualify it with its table name or alias".into()),
                     ));
                 }
@@ -677,16 +841,44 @@ impl<'a> Translator<'a> {
         let scope = self.scopes.last().cloned().unwrap_or_default();
         if parts.len() > 1 {
             let qualifier = &parts[..parts.len() - 1];
-            let q = qualifier.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
-            if let Some(rel) = self.scopes.iter().rev().flat_map(|s| s.relations.iter()).find(|r| r.answers_to(qualifier)) {
+            let q = qualifier
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            if let Some(rel) = self
+                .scopes
+                .iter()
+                .rev()
+                .flat_map(|s| s.relations.iter())
+                .find(|r| r.answers_to(qualifier))
+            {
                 let names: Vec<&str> = rel.columns.iter().map(|c| c.name.as_str()).collect();
-                let hint = suggest(&name.name, names.iter().copied()).map(|s| format!("did you mean '{s}'?"));
-                return Err(self.error(span, format!("no column '{}' in {}", name.name, rel.display()), hint));
+                let hint = suggest(&name.name, names.iter().copied())
+                    .map(|s| format!("did you mean '{s}'?"));
+                return Err(self.error(
+                    span,
+                    format!("no column '{}' in {}", name.name, rel.display()),
+                    hint,
+                ));
             }
-            let hint = if let Some(r) = scope.relations.iter().find(|r| r.alias.is_some() && qualifier.len() == 1 && qualifier[0].matches(&r.table)) {
-                Some(format!("the table is called '{}' in this query", r.display()))
+            let hint = if let Some(r) = scope.relations.iter().find(|r| {
+                r.alias.is_some() && qualifier.len() == 1 && qualifier[0].matches(&r.table)
+            }) {
+                Some(format!(
+                    "the table is called '{}' in this query",
+                    r.display()
+                ))
             } else {
-                Some(format!("tables in FROM: {}", scope.relations.iter().map(Relation::display).collect::<Vec<_>>().join(", ")))
+                Some(format!(
+                    "tables in FROM: {}",
+                    scope
+                        .relations
+                        .iter()
+                        .map(Relation::display)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
             };
             return Err(self.error(span, format!("no table '{q}' in FROM"), hint));
         }
@@ -695,8 +887,16 @@ impl<'a> Translator<'a> {
             .iter()
             .find(|n| name.quoted && n.eq_ignore_ascii_case(&name.name))
             .map(|n| format!("delimited names are case-sensitive: the column is \"{n}\""));
-        let hint = case_hint.or_else(|| suggest(&name.name, names.iter().map(String::as_str)).map(|s| format!("did you mean '{s}'?")));
-        let tables = scope.relations.iter().map(Relation::display).collect::<Vec<_>>().join(", ");
+        let hint = case_hint.or_else(|| {
+            suggest(&name.name, names.iter().map(String::as_str))
+                .map(|s| format!("did you mean '{s}'?"))
+        });
+        let tables = scope
+            .relations
+            .iter()
+            .map(Relation::display)
+            .collect::<Vec<_>>()
+            .join(", ");
         Err(self.error(span, format!("no column '{}' in {tables}", name.name), hint))
     }
 }
@@ -714,11 +914,19 @@ fn is_geometry_predicate(e: &Expr) -> bool {
 }
 
 fn col_to_out(c: &Col) -> OutputColumn {
-    OutputColumn { name: c.name.clone(), ty: c.ty, meta: c.meta.clone() }
+    OutputColumn {
+        name: c.name.clone(),
+        ty: c.ty,
+        meta: c.meta.clone(),
+    }
 }
 
 fn out_to_col(c: OutputColumn) -> Col {
-    Col { name: c.name, ty: c.ty, meta: c.meta }
+    Col {
+        name: c.name,
+        ty: c.ty,
+        meta: c.meta,
+    }
 }
 
 /// Result column names must be unique: later duplicates get `_2`, `_3`, ….

@@ -95,7 +95,8 @@ fn factor(text: &str) -> Option<(f64, Dims)> {
             (&text[..i], p.parse::<i32>().ok()?)
         }
         None => {
-            let digits = text.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '+');
+            let digits =
+                text.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '+');
             if digits.len() < text.len() && !digits.is_empty() {
                 (digits, text[digits.len()..].parse::<i32>().ok()?)
             } else {
@@ -103,17 +104,15 @@ fn factor(text: &str) -> Option<(f64, Dims)> {
             }
         }
     };
-    let (scale, dims) = base(sym)
-        .map(|(s, d, _)| (s, d))
-        .or_else(|| {
-            // Longest prefix first ("da" before "d").
-            (1..=2.min(sym.len())).rev().find_map(|n| {
-                let (p, rest) = sym.split_at(n);
-                let (s, d, prefixable) = base(rest)?;
-                (prefixable && !rest.is_empty()).then_some(())?;
-                Some((prefix(p)? * s, d))
-            })
-        })?;
+    let (scale, dims) = base(sym).map(|(s, d, _)| (s, d)).or_else(|| {
+        // Longest prefix first ("da" before "d").
+        (1..=2.min(sym.len())).rev().find_map(|n| {
+            let (p, rest) = sym.split_at(n);
+            let (s, d, prefixable) = base(rest)?;
+            (prefixable && !rest.is_empty()).then_some(())?;
+            Some((prefix(p)? * s, d))
+        })
+    })?;
     Some((scale.powi(power), dims.map(|d| d * power)))
 }
 
@@ -138,7 +137,10 @@ pub fn parse_unit(text: &str) -> Option<(f64, Dims)> {
         Some(())
     };
     for (i, c) in bytes.iter().enumerate() {
-        if *c == '.' || *c == '/' || (*c == '*' && bytes.get(i + 1) != Some(&'*') && (i == 0 || bytes[i - 1] != '*')) {
+        if *c == '.'
+            || *c == '/'
+            || (*c == '*' && bytes.get(i + 1) != Some(&'*') && (i == 0 || bytes[i - 1] != '*'))
+        {
             let piece: String = bytes[start..i].iter().collect();
             push(&piece, sign)?;
             if *c == '/' {
@@ -184,14 +186,23 @@ mod tests {
         assert!(close(conversion_factor("deg", "arcsec").unwrap(), 3600.0));
         assert!(close(conversion_factor("mas", "deg").unwrap(), 1.0 / 3.6e6));
         assert!(close(conversion_factor("rad", "deg").unwrap(), 180.0 / PI));
-        assert!(close(conversion_factor("mas/yr", "arcsec/a").unwrap(), 1e-3));
-        assert!(close(conversion_factor("deg**2", "arcmin2").unwrap(), 3600.0));
+        assert!(close(
+            conversion_factor("mas/yr", "arcsec/a").unwrap(),
+            1e-3
+        ));
+        assert!(close(
+            conversion_factor("deg**2", "arcmin2").unwrap(),
+            3600.0
+        ));
     }
 
     #[test]
     fn compound_and_prefixed() {
         assert!(close(conversion_factor("km/s", "m/s").unwrap(), 1000.0));
-        assert!(close(conversion_factor("km.s**-1", "m.s-1").unwrap(), 1000.0));
+        assert!(close(
+            conversion_factor("km.s**-1", "m.s-1").unwrap(),
+            1000.0
+        ));
         assert!(close(conversion_factor("kpc", "pc").unwrap(), 1000.0));
         assert!(close(conversion_factor("mJy", "Jy").unwrap(), 1e-3));
         assert!(close(conversion_factor("GHz", "Hz").unwrap(), 1e9));
@@ -200,7 +211,13 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert_eq!(conversion_factor("deg", "m"), Err(ConversionError::Incompatible));
-        assert!(matches!(conversion_factor("furlong", "m"), Err(ConversionError::Unknown(_))));
+        assert_eq!(
+            conversion_factor("deg", "m"),
+            Err(ConversionError::Incompatible)
+        );
+        assert!(matches!(
+            conversion_factor("furlong", "m"),
+            Err(ConversionError::Unknown(_))
+        ));
     }
 }

@@ -54,7 +54,11 @@ impl sqllogictest::AsyncDB for AdqlDb {
                         .iter()
                         .map(|f| {
                             let s = f.value(r).to_string();
-                            if s.is_empty() { "(empty)".to_string() } else { s }
+                            if s.is_empty() {
+                                "(empty)".to_string()
+                            } else {
+                                s
+                            }
                         })
                         .collect(),
                 );
@@ -90,7 +94,11 @@ async fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let (mut passed, mut failed) = (0, 0);
     for file in slt_files() {
-        let name = file.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
@@ -111,7 +119,10 @@ async fn main() {
                 .await
                 .map_err(|e| e.to_string())
         } else {
-            runner.run_file_async(&file).await.map_err(|e| e.display(true).to_string())
+            runner
+                .run_file_async(&file)
+                .await
+                .map_err(|e| e.display(true).to_string())
         };
         match outcome {
             Ok(()) => {
@@ -124,7 +135,10 @@ async fn main() {
             }
         }
     }
-    println!("\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out", if failed == 0 { "ok" } else { "FAILED" });
+    println!(
+        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out",
+        if failed == 0 { "ok" } else { "FAILED" }
+    );
     if failed > 0 {
         std::process::exit(1);
     }

@@ -54,11 +54,14 @@ fn look_alike(c: char) -> Option<char> {
     Some(match c {
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{FF07}' => '\'',
         '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{FF02}' => '"',
-        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}' | '\u{FE63}'
-        | '\u{FF0D}' => '-',
-        '\u{00A0}' | '\u{2000}'..='\u{200B}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}' => {
-            ' '
-        }
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}'
+        | '\u{FE63}' | '\u{FF0D}' => '-',
+        '\u{00A0}'
+        | '\u{2000}'..='\u{200B}'
+        | '\u{202F}'
+        | '\u{205F}'
+        | '\u{3000}'
+        | '\u{FEFF}' => ' ',
         '\u{FF08}' => '(',
         '\u{FF09}' => ')',
         '\u{FF0C}' => ',',
@@ -334,9 +337,13 @@ impl<'a> Lexer<'a> {
             _ => {
                 let hint = match c {
                     '`' => Some("ADQL quotes names with double quotes: \"name\"".to_string()),
-                    '[' | ']' => Some("ADQL has no [ ] brackets; quote names with double quotes".to_string()),
+                    '[' | ']' => {
+                        Some("ADQL has no [ ] brackets; quote names with double quotes".to_string())
+                    }
                     '!' => Some("write 'not equal' as <> or !=, negation as NOT".to_string()),
-                    ':' | '?' | '$' => Some("ADQL has no bind parameters; write the value itself".to_string()),
+                    ':' | '?' | '$' => {
+                        Some("ADQL has no bind parameters; write the value itself".to_string())
+                    }
                     _ if !c.is_ascii() => {
                         Some("only ASCII is allowed outside strings and quoted names".to_string())
                     }

@@ -266,7 +266,11 @@ impl Parser<'_> {
     }
 
     /// `ident (. ident)*`, at most `max_parts` parts.
-    fn qualified_name(&mut self, what: &str, max_parts: usize) -> Result<QualifiedName, SyntaxError> {
+    fn qualified_name(
+        &mut self,
+        what: &str,
+        max_parts: usize,
+    ) -> Result<QualifiedName, SyntaxError> {
         let mut parts = vec![self.ident(what)?];
         while self.peek().tok == Tok::Dot && !matches!(self.peek_nth(1).tok, Tok::Star) {
             self.next();

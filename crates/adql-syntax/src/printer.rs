@@ -116,7 +116,13 @@ impl Display for SetExpr {
                 };
                 // INTERSECT binds tighter than UNION/EXCEPT; all are left-associative.
                 let loose = |e: &SetExpr| {
-                    matches!(e, SetExpr::SetOp { op: SetOp::Union | SetOp::Except, .. })
+                    matches!(
+                        e,
+                        SetExpr::SetOp {
+                            op: SetOp::Union | SetOp::Except,
+                            ..
+                        }
+                    )
                 };
                 let needs_parens = |e: &SetExpr, is_right: bool| match e {
                     SetExpr::SetOp { .. } => *op == SetOp::Intersect || (is_right && loose(e)),
@@ -324,7 +330,11 @@ impl Display for Expr {
                 high,
             } => {
                 operand(f, expr, pred)?;
-                f.write_str(if *negated { " NOT BETWEEN " } else { " BETWEEN " })?;
+                f.write_str(if *negated {
+                    " NOT BETWEEN "
+                } else {
+                    " BETWEEN "
+                })?;
                 operand(f, low, pred)?;
                 f.write_str(" AND ")?;
                 operand(f, high, pred)
@@ -358,7 +368,11 @@ impl Display for Expr {
             } => {
                 operand(f, expr, pred)?;
                 f.write_str(if *negated { " NOT" } else { "" })?;
-                f.write_str(if *case_insensitive { " ILIKE " } else { " LIKE " })?;
+                f.write_str(if *case_insensitive {
+                    " ILIKE "
+                } else {
+                    " LIKE "
+                })?;
                 operand(f, pattern, pred)?;
                 if let Some(e) = escape {
                     f.write_str(" ESCAPE ")?;

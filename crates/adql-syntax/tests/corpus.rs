@@ -15,12 +15,17 @@ fn entries(text: &str) -> Vec<String> {
 }
 
 fn round_trip(query: &str) -> Query {
-    let first = parse(query).unwrap_or_else(|e| panic!("{e}\nin: {query}")).query;
+    let first = parse(query)
+        .unwrap_or_else(|e| panic!("{e}\nin: {query}"))
+        .query;
     let printed = first.to_string();
     let second = parse(&printed)
         .unwrap_or_else(|e| panic!("printed form does not parse: {e}\nprinted: {printed}"))
         .query;
-    assert_eq!(first, second, "round trip changed the tree\nprinted: {printed}");
+    assert_eq!(
+        first, second,
+        "round trip changed the tree\nprinted: {printed}"
+    );
     // Printing is a fixed point after one round.
     assert_eq!(printed, second.to_string());
     first
@@ -61,7 +66,10 @@ fn invalid_corpus_is_refused_where_recorded() {
             (line.to_string(), col.to_string()),
             "wrong position for {query:?}: {msg}"
         );
-        assert!(msg.contains(needle), "message for {query:?} lacks {needle:?}: {msg}");
+        assert!(
+            msg.contains(needle),
+            "message for {query:?} lacks {needle:?}: {msg}"
+        );
         n += 1;
     }
     assert!(n >= 25);
@@ -72,10 +80,19 @@ fn subtraction_is_left_associative() {
     let q = round_trip("SELECT a - b - c FROM t");
     let printed = q.to_string();
     assert_eq!(printed, "SELECT a - b - c FROM t");
-    let adql_syntax::SetExpr::Select(s) = &q.body else { panic!() };
-    let adql_syntax::SelectItem::Expr { expr, .. } = &s.items[0] else { panic!() };
-    let adql_syntax::ExprKind::Binary { left, .. } = &expr.kind else { panic!() };
-    assert!(matches!(left.kind, adql_syntax::ExprKind::Binary { .. }), "(a - b) - c");
+    let adql_syntax::SetExpr::Select(s) = &q.body else {
+        panic!()
+    };
+    let adql_syntax::SelectItem::Expr { expr, .. } = &s.items[0] else {
+        panic!()
+    };
+    let adql_syntax::ExprKind::Binary { left, .. } = &expr.kind else {
+        panic!()
+    };
+    assert!(
+        matches!(left.kind, adql_syntax::ExprKind::Binary { .. }),
+        "(a - b) - c"
+    );
 }
 
 #[test]
@@ -112,7 +129,10 @@ fn deep_nesting_is_refused_not_overflowed() {
     let q = format!("SELECT {}1{} FROM t", "(".repeat(depth), ")".repeat(depth));
     let e = parse(&q).unwrap_err();
     assert!(e.to_string().contains("nesting is limited"), "{e}");
-    let q = format!("SELECT {}1 FROM t", "-".repeat(depth * 2).replace("--", "- -"));
+    let q = format!(
+        "SELECT {}1 FROM t",
+        "-".repeat(depth * 2).replace("--", "- -")
+    );
     assert!(parse(&q).is_err());
     let q = format!("SELECT 1 FROM t WHERE {}", "NOT ".repeat(depth) + "a = 1");
     assert!(parse(&q).is_err());
@@ -123,14 +143,28 @@ fn long_flat_expressions_are_fine() {
     let q = format!("SELECT {} FROM t", vec!["a"; 1000].join(" + "));
     round_trip(&q);
     let q = format!("SELECT {} FROM t", vec!["a"; 1002].join(" + "));
-    assert!(parse(&q).unwrap_err().to_string().contains("at most 1000 binary operators"));
-    let q = format!("SELECT x FROM t WHERE x IN ({})", (0..5000).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    assert!(
+        parse(&q)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 1000 binary operators")
+    );
+    let q = format!(
+        "SELECT x FROM t WHERE x IN ({})",
+        (0..5000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     round_trip(&q);
 }
 
 #[test]
 fn oversized_query_is_refused() {
-    let q = format!("SELECT x FROM t WHERE s = '{}'", "x".repeat(adql_syntax::MAX_QUERY_BYTES));
+    let q = format!(
+        "SELECT x FROM t WHERE s = '{}'",
+        "x".repeat(adql_syntax::MAX_QUERY_BYTES)
+    );
     assert!(parse(&q).unwrap_err().to_string().contains("bytes"));
 }
 

@@ -18,7 +18,12 @@ fn corvus(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("start corvus");
     if let Some(s) = stdin {
-        child.stdin.take().expect("stdin").write_all(s.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(s.as_bytes())
+            .expect("write stdin");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("corvus output")
@@ -34,12 +39,16 @@ fn data_dir() -> tempfile::TempDir {
     let table = dir.path().join("tables/hip/main");
     std::fs::create_dir_all(&table).expect("mkdir");
     let md = |unit: &str, ucd: &str| {
-        HashMap::from([("unit".to_string(), unit.to_string()), ("ucd".to_string(), ucd.to_string())])
+        HashMap::from([
+            ("unit".to_string(), unit.to_string()),
+            ("ucd".to_string(), ucd.to_string()),
+        ])
     };
     let schema = Arc::new(Schema::new(vec![
         Field::new("hip", DataType::Int64, false),
         Field::new("ra", DataType::Float64, false).with_metadata(md("deg", "pos.eq.ra;meta.main")),
-        Field::new("dec", DataType::Float64, false).with_metadata(md("deg", "pos.eq.dec;meta.main")),
+        Field::new("dec", DataType::Float64, false)
+            .with_metadata(md("deg", "pos.eq.dec;meta.main")),
         Field::new("plx", DataType::Float64, true).with_metadata(md("mas", "pos.parallax.trig")),
     ]));
     let batch = RecordBatch::try_new(
@@ -61,7 +70,14 @@ fn data_dir() -> tempfile::TempDir {
 
 #[test]
 fn check_prints_translated_sql_and_exits_zero() {
-    let out = corvus(&["adql", "check", "SELECT TOP 5 ra, dec FROM hip.main WHERE plx > 10"], None);
+    let out = corvus(
+        &[
+            "adql",
+            "check",
+            "SELECT TOP 5 ra, dec FROM hip.main WHERE plx > 10",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
@@ -71,18 +87,27 @@ fn check_prints_translated_sql_and_exits_zero() {
 
 #[test]
 fn check_reports_the_position_and_exits_one() {
-    let out = corvus(&["adql", "check", "SELECT ra\nFROM hip.main\nWHERE ra >"], None);
+    let out = corvus(
+        &["adql", "check", "SELECT ra\nFROM hip.main\nWHERE ra >"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("line 3, column 11"), "{err}");
     assert!(err.contains("expected an expression"), "{err}");
-    assert!(err.lines().any(|l| l.trim_end().ends_with('^')), "caret line: {err}");
+    assert!(
+        err.lines().any(|l| l.trim_end().ends_with('^')),
+        "caret line: {err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn check_reads_the_query_from_stdin() {
-    let out = corvus(&["adql", "check", "-"], Some("SELECT COUNT(*) FROM hip.main"));
+    let out = corvus(
+        &["adql", "check", "-"],
+        Some("SELECT COUNT(*) FROM hip.main"),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("COUNT(*)"));
 }
@@ -92,34 +117,81 @@ fn check_warns_about_limit_but_accepts_it() {
     let out = corvus(&["adql", "check", "SELECT ra FROM hip.main LIMIT 3"], None);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("LIMIT 3"));
-    assert!(text(&out.stderr).contains("LIMIT is not ADQL; read as TOP 3"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("LIMIT is not ADQL; read as TOP 3"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn check_with_catalog_resolves_names_and_units() {
     let dir = data_dir();
     let path = dir.path().to_str().expect("utf-8 path");
-    let out = corvus(&["adql", "check", "--catalog", path, "--columns", "SELECT IN_UNIT(plx, 'arcsec') FROM hip.main"], None);
+    let out = corvus(
+        &[
+            "adql",
+            "check",
+            "--catalog",
+            path,
+            "--columns",
+            "SELECT IN_UNIT(plx, 'arcsec') FROM hip.main",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("0.001"), "{stdout}");
     assert!(stdout.contains("arcsec\tpos.parallax.trig"), "{stdout}");
 
-    let out = corvus(&["adql", "check", "--catalog", path, "SELECT raa FROM hip.main"], None);
+    let out = corvus(
+        &[
+            "adql",
+            "check",
+            "--catalog",
+            path,
+            "SELECT raa FROM hip.main",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("no column 'raa' in hip.main") && err.contains("did you mean 'ra'?"), "{err}");
+    assert!(
+        err.contains("no column 'raa' in hip.main") && err.contains("did you mean 'ra'?"),
+        "{err}"
+    );
 
-    let out = corvus(&["adql", "check", "--catalog", path, "SELECT ra FROM gaia.dr3"], None);
+    let out = corvus(
+        &[
+            "adql",
+            "check",
+            "--catalog",
+            path,
+            "SELECT ra FROM gaia.dr3",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no table 'gaia.dr3'"));
 }
 
 #[test]
 fn missing_catalog_directory_is_one_readable_line() {
-    let out = corvus(&["adql", "check", "--catalog", "/nonexistent/corvus", "SELECT 1 FROM t"], None);
+    let out = corvus(
+        &[
+            "adql",
+            "check",
+            "--catalog",
+            "/nonexistent/corvus",
+            "SELECT 1 FROM t",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("corvus: data directory /nonexistent/corvus does not exist"), "{err}");
+    assert!(
+        err.starts_with("corvus: data directory /nonexistent/corvus does not exist"),
+        "{err}"
+    );
 }

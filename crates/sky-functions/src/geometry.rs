@@ -338,9 +338,7 @@ fn fan(v: &[V3]) -> Vec<(f64, V3)> {
 
 fn edges_cross(a: &[V3], b: &[V3]) -> bool {
     (0..a.len()).any(|i| {
-        (0..b.len()).any(|j| {
-            arcs_cross(a[i], a[(i + 1) % a.len()], b[j], b[(j + 1) % b.len()])
-        })
+        (0..b.len()).any(|j| arcs_cross(a[i], a[(i + 1) % a.len()], b[j], b[(j + 1) % b.len()]))
     })
 }
 
@@ -358,8 +356,14 @@ pub fn parse_region(s: &str) -> Result<Geometry, Error> {
     };
     let numbers = |ws: &[&str]| -> Result<Vec<f64>, Error> {
         // Skip the frame, reference position and flavour words before the numbers.
-        let start = ws.iter().position(|w| w.parse::<f64>().is_ok()).unwrap_or(ws.len());
-        ws[start..].iter().map(|w| w.parse::<f64>().map_err(|_| bad())).collect()
+        let start = ws
+            .iter()
+            .position(|w| w.parse::<f64>().is_ok())
+            .unwrap_or(ws.len());
+        ws[start..]
+            .iter()
+            .map(|w| w.parse::<f64>().map_err(|_| bad()))
+            .collect()
     };
     let g = match first.to_ascii_uppercase().as_str() {
         "CIRCLE" => match numbers(&words[1..])?.as_slice() {
@@ -400,11 +404,23 @@ mod tests {
 
     #[test]
     fn distance_matches_reference_values() {
-        assert!(close(distance(LonLat::new(0.0, 0.0), LonLat::new(90.0, 0.0)), 90.0, 1e-12));
-        assert!(close(distance(LonLat::new(10.0, 89.0), LonLat::new(190.0, 89.0)), 2.0, 1e-9));
+        assert!(close(
+            distance(LonLat::new(0.0, 0.0), LonLat::new(90.0, 0.0)),
+            90.0,
+            1e-12
+        ));
+        assert!(close(
+            distance(LonLat::new(10.0, 89.0), LonLat::new(190.0, 89.0)),
+            2.0,
+            1e-9
+        ));
         // One milliarcsecond stays resolvable.
         let mas = 1.0 / 3_600_000.0;
-        assert!(close(distance(LonLat::new(10.0, 20.0), LonLat::new(10.0, 20.0 + mas)), mas, 1e-12));
+        assert!(close(
+            distance(LonLat::new(10.0, 20.0), LonLat::new(10.0, 20.0 + mas)),
+            mas,
+            1e-12
+        ));
     }
 
     #[test]
@@ -416,7 +432,8 @@ mod tests {
             assert!(!p.contains(&Geometry::Point(LonLat::new(15.0, 5.0))));
         }
         // Across RA = 0.
-        let wrap = Geometry::from_values(&[350.0, -5.0, 10.0, -5.0, 10.0, 5.0, 350.0, 5.0]).unwrap();
+        let wrap =
+            Geometry::from_values(&[350.0, -5.0, 10.0, -5.0, 10.0, 5.0, 350.0, 5.0]).unwrap();
         assert!(wrap.contains(&Geometry::Point(LonLat::new(359.0, 0.0))));
         assert!(!wrap.contains(&Geometry::Point(LonLat::new(180.0, 0.0))));
     }
@@ -460,8 +477,13 @@ mod tests {
             parse_region("CIRCLE ICRS 10 20 1").unwrap(),
             Geometry::Circle(LonLat::new(10.0, 20.0), 1.0)
         );
-        assert_eq!(parse_region("Position GEOCENTER 1 2").unwrap(), Geometry::Point(LonLat::new(1.0, 2.0)));
-        assert!(matches!(parse_region("polygon 0 0 1 0 0 1").unwrap(), Geometry::Polygon(v) if v.len() == 3));
+        assert_eq!(
+            parse_region("Position GEOCENTER 1 2").unwrap(),
+            Geometry::Point(LonLat::new(1.0, 2.0))
+        );
+        assert!(
+            matches!(parse_region("polygon 0 0 1 0 0 1").unwrap(), Geometry::Polygon(v) if v.len() == 3)
+        );
         assert!(parse_region("CIRCLE 1 2").is_err());
         assert!(parse_region("CIRCLE 1 95 1").is_err());
     }
@@ -470,6 +492,8 @@ mod tests {
     fn centroid_of_symmetric_polygon() {
         let sq = Geometry::from_values(&[-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0]).unwrap();
         let c = sq.centroid();
-        assert!(close(c.lat, 0.0, 1e-12) && (close(c.lon, 0.0, 1e-12) || close(c.lon, 360.0, 1e-12)));
+        assert!(
+            close(c.lat, 0.0, 1e-12) && (close(c.lon, 0.0, 1e-12) || close(c.lon, 360.0, 1e-12))
+        );
     }
 }

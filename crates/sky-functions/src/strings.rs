@@ -56,7 +56,8 @@ fn like(v: &[char], p: &[char]) -> bool {
 
 /// `ivo_hashlist_has`: `item` is one of the `#`-separated entries, ignoring case.
 pub fn hashlist_has(list: &str, item: &str) -> bool {
-    list.split('#').any(|e| e.trim().eq_ignore_ascii_case(item.trim()))
+    list.split('#')
+        .any(|e| e.trim().eq_ignore_ascii_case(item.trim()))
 }
 
 #[cfg(test)]

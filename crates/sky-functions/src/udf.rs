@@ -3,9 +3,9 @@
 //! `List<Float64>` (geometry), coerced by the signatures; every function is
 //! NULL in, NULL out.
 
-use crate::epoch::propagate;
+use crate::epoch::{Astrometry, propagate};
 use crate::geometry::{Geometry, LonLat, distance, parse_region};
-use crate::strings::{hashlist_has, has_word, no_case_match};
+use crate::strings::{has_word, hashlist_has, no_case_match};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int32Builder, Int64Builder,
     ListBuilder, StringBuilder,
@@ -364,7 +364,9 @@ impl ScalarUDFImpl for SkyFunction {
         }
         let array = out.finish();
         if all_scalar {
-            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?))
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                &array, 0,
+            )?))
         } else {
             Ok(ColumnarValue::Array(array))
         }
@@ -390,9 +392,9 @@ impl SkyFunction {
                 (Some(_), Some(_)) => return exec_err!("CIRCLE takes a POINT as its centre"),
                 _ => None,
             }),
-            Op::Box => out.geom(
-                fs(4).map(|v| Geometry::boxed(LonLat::new(v[0], v[1]), v[2], v[3])),
-            ),
+            Op::Box => {
+                out.geom(fs(4).map(|v| Geometry::boxed(LonLat::new(v[0], v[1]), v[2], v[3])))
+            }
             Op::BoxAt => out.geom(match (a.geom(0, r)?, f(1), f(2)) {
                 (Some(Geometry::Point(p)), Some(w), Some(h)) => Some(Geometry::boxed(p, w, h)),
                 (Some(_), Some(_), Some(_)) => return exec_err!("BOX takes a POINT as its centre"),
@@ -400,8 +402,10 @@ impl SkyFunction {
             }),
             Op::Polygon => {
                 let k = a.arrays.len();
-                if k < 6 || k % 2 != 0 {
-                    return exec_err!("POLYGON needs at least three vertices (six numbers), got {k} numbers");
+                if k < 6 || !k.is_multiple_of(2) {
+                    return exec_err!(
+                        "POLYGON needs at least three vertices (six numbers), got {k} numbers"
+                    );
                 }
                 out.geom(match fs(k) {
                     Some(v) => Some(checked(Geometry::from_values(&v).map_err(df_err)?)?),
@@ -437,7 +441,11 @@ impl SkyFunction {
                         s.split_whitespace().map(str::parse::<f64>).collect();
                     match nums {
                         Ok(v) => Some(checked(Geometry::from_values(&v).map_err(df_err)?)?),
-                        Err(_) => return exec_err!("'{s}' is not a DALI geometry: write numbers separated by spaces"),
+                        Err(_) => {
+                            return exec_err!(
+                                "'{s}' is not a DALI geometry: write numbers separated by spaces"
+                            );
+                        }
                     }
                 }
                 None => None,
@@ -458,9 +466,9 @@ impl SkyFunction {
                 (Some(_), Some(_)) => return exec_err!("DISTANCE is defined between two POINTs"),
                 _ => None,
             }),
-            Op::Distance4 => out.float(fs(4).map(|v| {
-                distance(LonLat::new(v[0], v[1]), LonLat::new(v[2], v[3]))
-            })),
+            Op::Distance4 => {
+                out.float(fs(4).map(|v| distance(LonLat::new(v[0], v[1]), LonLat::new(v[2], v[3]))))
+            }
             Op::PointInCircle => out.flag(
                 fs(5).map(|v| distance(LonLat::new(v[0], v[1]), LonLat::new(v[2], v[3])) <= v[4]),
             ),
@@ -487,7 +495,10 @@ impl SkyFunction {
                         return exec_err!("{i} is not a HEALPix index at order {depth}");
                     }
                     let (lon, lat) = cdshealpix::nested::center(depth, i as u64);
-                    Some(Geometry::Point(LonLat::new(lon.to_degrees(), lat.to_degrees())))
+                    Some(Geometry::Point(LonLat::new(
+                        lon.to_degrees(),
+                        lat.to_degrees(),
+                    )))
                 }
                 _ => None,
             }),
@@ -508,14 +519,34 @@ impl SkyFunction {
                 let z = |c| f(c).unwrap_or(0.0);
                 let p = match self.op {
                     Op::EpochPropPos => match (f(0), f(1), f(6), f(7)) {
-                        (Some(ra), Some(dec), Some(t0), Some(t1)) => {
-                            Some(propagate(ra, dec, z(2), z(3), z(4), z(5), t0, t1))
+                        (Some(ra), Some(dec), Some(epoch), Some(t1)) => {
+                            let (plx, pmra, pmdec, rv) = (z(2), z(3), z(4), z(5));
+                            let star = Astrometry {
+                                ra,
+                                dec,
+                                plx,
+                                pmra,
+                                pmdec,
+                                rv,
+                                epoch,
+                            };
+                            Some(propagate(star, t1))
                         }
                         _ => None,
                     },
                     _ => match (f(0), f(1), f(4)) {
                         (Some(ra), Some(dec), Some(dt)) => {
-                            Some(propagate(ra, dec, 0.0, z(2), z(3), 0.0, 0.0, dt))
+                            let (pmra, pmdec) = (z(2), z(3));
+                            let star = Astrometry {
+                                ra,
+                                dec,
+                                plx: 0.0,
+                                pmra,
+                                pmdec,
+                                rv: 0.0,
+                                epoch: 0.0,
+                            };
+                            Some(propagate(star, dt))
                         }
                         _ => None,
                     },

@@ -361,7 +361,10 @@ impl Parser<'_> {
             whens.push((cond, value));
         }
         if whens.is_empty() {
-            return Err(self.error_here("WHEN", Some("CASE needs at least one WHEN ... THEN ...".into())));
+            return Err(self.error_here(
+                "WHEN",
+                Some("CASE needs at least one WHEN ... THEN ...".into()),
+            ));
         }
         let otherwise = if self.eat_kw("ELSE") {
             Some(Box::new(self.expr()?))
@@ -402,9 +405,10 @@ impl Parser<'_> {
                 let len = if self.eat(&Tok::LParen) {
                     let n = self.unsigned_integer("a length")?;
                     self.expect(&Tok::RParen, "')'")?;
-                    Some(u32::try_from(n).map_err(|_| {
-                        self.at.error(t.span, "a length below 2^32", None)
-                    })?)
+                    Some(
+                        u32::try_from(n)
+                            .map_err(|_| self.at.error(t.span, "a length below 2^32", None))?,
+                    )
                 } else {
                     None
                 };
