@@ -64,10 +64,9 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
         ));
     }
     p.expect_end()?;
-    Ok(Parsed {
-        query,
-        warnings: p.warnings,
-    })
+    let mut warnings = p.warnings;
+    warnings.sort_by_key(|w| w.span.start);
+    Ok(Parsed { query, warnings })
 }
 
 /// Parses a single value expression (used for tests and tools).
