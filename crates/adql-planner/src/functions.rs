@@ -585,6 +585,13 @@ impl Translator<'_> {
             ));
         };
         let Some(from) = v.meta.unit.clone() else {
+            if v.ty == AdqlType::Unknown {
+                return Err(self.error(
+                    args[0].span,
+                    "the unit of this value is not known without a catalog",
+                    Some("check the query against a data directory with --catalog DIR".into()),
+                ));
+            }
             return Err(self.error(
                 args[0].span,
                 "the unit of this value is not known, so it cannot be converted",

@@ -71,6 +71,8 @@ pub fn translate(
 struct CteDef {
     name: Ident,
     columns: Vec<Col>,
+    /// Built on a table of unknown columns (no catalog).
+    open: bool,
 }
 
 pub(crate) struct Translator<'a> {
@@ -133,9 +135,11 @@ impl<'a> Translator<'a> {
                     sql.push_str(", ");
                 }
                 let _ = write!(sql, "{} AS ({body})", quote(&cte.name.name));
+                let (columns, open) = known_columns(cols);
                 self.ctes.push(CteDef {
                     name: cte.name.clone(),
-                    columns: cols.into_iter().map(out_to_col).collect(),
+                    columns,
+                    open,
                 });
             }
             sql.push(' ');
@@ -323,7 +327,7 @@ impl<'a> Translator<'a> {
         let list: Vec<String> = items
             .iter()
             .map(|(e, c)| {
-                if e == "*" {
+                if c.name == "*" {
                     e.clone()
                 } else {
                     format!("{e} AS {}", quote(&c.name))
@@ -465,6 +469,15 @@ impl<'a> Translator<'a> {
         span: Span,
     ) -> Result<Vec<(String, OutputColumn)>> {
         let scope = self.scopes.last().cloned().unwrap_or_default();
+        let unknown = || OutputColumn {
+            name: "*".into(),
+            ty: AdqlType::Unknown,
+            meta: ColumnMeta::default(),
+        };
+        // Without a catalog the engine expands `*` (and merges USING columns) itself.
+        if qualifier.is_none() && scope.relations.iter().any(|r| r.open) {
+            return Ok(vec![("*".into(), unknown())]);
+        }
         let mut out = Vec::new();
         if qualifier.is_none() {
             for m in &scope.merged {
@@ -481,7 +494,7 @@ impl<'a> Translator<'a> {
             matched = true;
             if r.open {
                 out.push((
-                    "*".into(),
+                    format!("{}.*", r.sql_alias),
                     OutputColumn {
                         name: "*".into(),
                         ty: AdqlType::Unknown,
@@ -536,13 +549,14 @@ impl<'a> Translator<'a> {
                 // A derived table sees no sibling FROM items (no LATERAL in ADQL).
                 let (sql, cols) = self.query(query)?;
                 let sql_alias = self.unique_alias(&alias.name, scope);
+                let (columns, open) = known_columns(cols);
                 scope.relations.push(Relation {
                     alias: Some(alias.clone()),
                     schema: None,
                     table: alias.name.clone(),
                     sql_alias: sql_alias.clone(),
-                    columns: cols.into_iter().map(out_to_col).collect(),
-                    open: false,
+                    columns,
+                    open,
                 });
                 Ok(format!("({sql}) AS {sql_alias}"))
             }
@@ -563,6 +577,22 @@ impl<'a> Translator<'a> {
             JoinKind::Full { .. } => "FULL JOIN",
             JoinKind::Cross => return Ok(format!("{left} CROSS JOIN {right}")),
         };
+        // Without a catalog the columns are unknown: leave USING and NATURAL to the engine.
+        if scope.relations[left_start..].iter().any(|r| r.open) {
+            return Ok(match &j.constraint {
+                JoinConstraint::Using(cols) => {
+                    let cols: Vec<String> = cols.iter().map(|c| quote(&c.name)).collect();
+                    format!("{left} {kind} {right} USING ({})", cols.join(", "))
+                }
+                JoinConstraint::None => format!("{left} NATURAL {kind} {right}"),
+                JoinConstraint::On(cond) => {
+                    self.scopes.push(scope.clone());
+                    let c = self.condition(cond, "ON");
+                    self.scopes.pop();
+                    format!("{left} {kind} {right} ON {}", c?)
+                }
+            });
+        }
         let using: Vec<Ident> = match &j.constraint {
             JoinConstraint::On(cond) => {
                 self.scopes.push(scope.clone());
@@ -691,7 +721,7 @@ impl<'a> Translator<'a> {
                 table: cte.name.name.clone(),
                 sql_alias: sql_alias.clone(),
                 columns: cte.columns.clone(),
-                open: false,
+                open: cte.open,
             };
             return Ok((rel, format!("{} AS {sql_alias}", quote(&cte.name.name))));
         }
@@ -919,6 +949,18 @@ fn col_to_out(c: &Col) -> OutputColumn {
         ty: c.ty,
         meta: c.meta.clone(),
     }
+}
+
+/// The columns a subquery is known to have; `open` if it selected `*` from a
+/// table of unknown columns (no catalog), so that any name may be referenced.
+fn known_columns(cols: Vec<OutputColumn>) -> (Vec<Col>, bool) {
+    let open = cols.iter().any(|c| c.name == "*");
+    let known = cols
+        .into_iter()
+        .filter(|c| c.name != "*")
+        .map(out_to_col)
+        .collect();
+    (known, open)
 }
 
 fn out_to_col(c: OutputColumn) -> Col {
