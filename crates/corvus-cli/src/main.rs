@@ -4,6 +4,7 @@
 
 mod adql;
 mod catalog_dir;
+mod data;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,12 +22,44 @@ enum Command {
     /// Work with ADQL queries.
     #[command(subcommand)]
     Adql(adql::AdqlCommand),
+    /// Publish a catalog file (fixed-width ASCII, CSV/TSV, Parquet) as a table.
+    Ingest(data::IngestArgs),
+    /// List the published tables.
+    Tables {
+        #[command(flatten)]
+        data: data::DataArg,
+    },
+    /// Remove a published table.
+    Drop {
+        /// The table, as SCHEMA.TABLE.
+        table: String,
+        #[command(flatten)]
+        data: data::DataArg,
+    },
+    /// Run an ADQL query on the published tables and print the result (tab-separated).
+    Query {
+        /// The ADQL query.
+        query: String,
+        #[command(flatten)]
+        data: data::DataArg,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("corvus: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = match cli.command {
         Command::Adql(cmd) => adql::run(cmd),
+        Command::Ingest(args) => runtime.block_on(data::ingest(args)),
+        Command::Tables { data } => data::tables(data),
+        Command::Drop { table, data } => data::drop(&table, data),
+        Command::Query { query, data } => runtime.block_on(data::query(&query, data)),
     };
     match outcome {
         Ok(code) => code,

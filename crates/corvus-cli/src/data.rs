@@ -1,0 +1,192 @@
+//! The data-directory verbs: `ingest`, `tables`, `drop`, `query`.
+
+use adql_planner::{AllowAll, Engine};
+use anyhow::{Context, bail};
+use catalog_store::DataDir;
+use clap::Args;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Where the data directory is.
+#[derive(Args, Clone)]
+pub(crate) struct DataArg {
+    /// The data directory (created if missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CORVUS_DATA",
+        default_value = "corvus-data"
+    )]
+    pub(crate) data: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct IngestArgs {
+    /// Input files, read in order into one table (.gz is decompressed).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The table to create, as SCHEMA.TABLE.
+    #[arg(long, value_name = "SCHEMA.TABLE")]
+    table: String,
+    /// Table descriptor (TOML): types, units, UCDs, derived columns.
+    #[arg(long, value_name = "FILE")]
+    meta: Option<PathBuf>,
+    /// Replace the table if it exists.
+    #[arg(long)]
+    replace: bool,
+    #[command(flatten)]
+    data: DataArg,
+}
+
+fn split_table(name: &str) -> anyhow::Result<(String, String)> {
+    match name.split_once('.') {
+        Some((s, t)) if !s.is_empty() && !t.is_empty() && !t.contains('.') => {
+            Ok((s.to_string(), t.to_string()))
+        }
+        _ => bail!("table name '{name}' must be SCHEMA.TABLE, e.g. hip.main"),
+    }
+}
+
+pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let (schema, table) = split_table(&args.table)?;
+    let descriptor = match &args.meta {
+        Some(p) => ingest::descriptor::Descriptor::load(p)?,
+        None => Default::default(),
+    };
+    let mut dir = DataDir::open(&args.data.data).with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            args.data.data.display()
+        )
+    })?;
+    let req = ingest::Request {
+        files: args.files,
+        schema,
+        table,
+        descriptor,
+        mode: if args.replace {
+            ingest::Mode::Replace
+        } else {
+            ingest::Mode::Create
+        },
+    };
+    let report = ingest::ingest(&mut dir, &req).await?;
+    let r = &report.record;
+    let position = match &r.position {
+        Some((ra, dec)) => format!("indexed by position ({ra}, {dec})"),
+        None => "no main position found, so not indexed by position".to_string(),
+    };
+    println!(
+        "{}: {} rows, {} columns, {}, {:.1} s ({:.0} rows/s), {}",
+        r.info.qualified_name(),
+        r.row_count,
+        r.info.columns.len(),
+        human_size(r.size_bytes),
+        report.seconds,
+        r.row_count as f64 / report.seconds.max(1e-9),
+        position
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn tables(data: DataArg) -> anyhow::Result<ExitCode> {
+    let dir = DataDir::open(&data.data)?;
+    let records = dir.records()?;
+    if records.is_empty() {
+        println!(
+            "no tables in {} (add one with corvus ingest)",
+            data.data.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = records
+        .iter()
+        .map(|r| r.info.qualified_name().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "{:width$}  {:>12}  {:>7}  {:>10}  description",
+        "table", "rows", "columns", "size"
+    );
+    for r in records {
+        println!(
+            "{:width$}  {:>12}  {:>7}  {:>10}  {}",
+            r.info.qualified_name(),
+            r.row_count,
+            r.info.columns.len(),
+            human_size(r.size_bytes),
+            r.description.unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn drop(table: &str, data: DataArg) -> anyhow::Result<ExitCode> {
+    let (schema, name) = split_table(table)?;
+    let mut dir = DataDir::open(&data.data)?;
+    dir.drop_table(&schema, &name)?;
+    println!("dropped {schema}.{name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An engine over every table of the data directory.
+pub(crate) async fn engine_for(dir: &DataDir) -> anyhow::Result<Engine> {
+    let mut engine = Engine::new();
+    for r in dir.records()? {
+        let df = engine
+            .context()
+            .read_parquet(r.directory.to_string_lossy().as_ref(), Default::default())
+            .await
+            .with_context(|| format!("cannot read table {}", r.info.qualified_name()))?;
+        engine.register(r.info, df.into_view())?;
+    }
+    Ok(engine)
+}
+
+pub(crate) async fn query(adql: &str, data: DataArg) -> anyhow::Result<ExitCode> {
+    let dir = DataDir::open(&data.data)?;
+    let engine = engine_for(&dir).await?;
+    let t = match engine.translate(adql, &AllowAll) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    for w in &t.warnings {
+        eprintln!("{w}");
+    }
+    let (_, batches) = engine.collect(&t).await?;
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    println!("{}", names.join("\t"));
+    let options = FormatOptions::default().with_null("NULL");
+    for b in &batches {
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..b.num_rows() {
+            let cells: Vec<String> = fmts.iter().map(|f| f.value(row).to_string()).collect();
+            println!("{}", cells.join("\t"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_size(bytes: u64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

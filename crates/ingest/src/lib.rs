@@ -1,0 +1,491 @@
+//! `corvus ingest`: catalogs in, HEALPix-ordered Parquet out.
+//!
+//! An ingest reads its input through DataFusion (CSV/TSV and Parquet with
+//! DataFusion's readers, fixed-width and whitespace ASCII with
+//! [`text_table`]), applies the descriptor (types, NULL values, metadata,
+//! derived columns written in ADQL and translated by `adql-planner`), adds the
+//! hidden `_healpix` column (NESTED index at order 29 of the main position)
+//! and sorts by it with DataFusion's spilling sort, writes one Parquet file
+//! with statistics and a page index into a staging folder, and publishes it
+//! through [`catalog_store::DataDir::publish`]: whole or not at all.
+
+pub mod descriptor;
+pub mod text_table;
+
+use adql_planner::{AdqlType, AllowAll, Catalog, ColumnInfo, ColumnMeta, Engine, TableInfo};
+use catalog_store::{DataDir, TableRecord};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::config::TableParquetOptions;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
+use descriptor::{Descriptor, parse_type};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use text_table::{Layout, TextColumn, TextPartition, TextTable};
+
+/// Errors of an ingest. Each names the file (and where possible the line,
+/// column and value) and says what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input or descriptor is wrong.
+    #[error("{file}: {message}")]
+    Input {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Something about the request as a whole.
+    #[error("{0}")]
+    Request(String),
+    /// Reading, sorting or writing failed.
+    #[error("{0}")]
+    Engine(String),
+    /// The data directory refused.
+    #[error(transparent)]
+    Store(#[from] catalog_store::Error),
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        let text = e.find_root().to_string();
+        let text = text
+            .strip_prefix("Execution error: ")
+            .unwrap_or(&text)
+            .to_string();
+        Error::Engine(text)
+    }
+}
+
+impl From<adql_planner::Error> for Error {
+    fn from(e: adql_planner::Error) -> Self {
+        Error::Engine(e.to_string())
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What to do when the table exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuse.
+    Create,
+    /// Replace it whole.
+    Replace,
+}
+
+/// One ingest.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Input files (globs expanded by the caller), read in order into one table.
+    pub files: Vec<PathBuf>,
+    /// `schema.table`
+    pub schema: String,
+    /// Table name.
+    pub table: String,
+    /// The descriptor, if any.
+    pub descriptor: Descriptor,
+    /// Create or replace.
+    pub mode: Mode,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The published table.
+    pub record: TableRecord,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Rows per Parquet row group: small enough that a cone search reads little.
+const ROW_GROUP_ROWS: usize = 32 * 1024;
+/// Rows per Parquet page (the page index lets readers skip within a group).
+const PAGE_ROWS: usize = 4 * 1024;
+/// Name of the hidden HEALPix column.
+pub const HEALPIX_COLUMN: &str = "_healpix";
+/// HEALPix order of the hidden index (the finest cdshealpix offers).
+pub const HEALPIX_ORDER: u8 = 29;
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    FixedWidth,
+    Whitespace,
+    Csv(u8),
+    Parquet,
+}
+
+fn format_of(req: &Request) -> Result<Format> {
+    if let Some(f) = &req.descriptor.source.format {
+        return Ok(match f.to_ascii_lowercase().as_str() {
+            "fixed-width" | "fixed" => Format::FixedWidth,
+            "whitespace" | "ascii" => Format::Whitespace,
+            "csv" => Format::Csv(delimiter(req)?.unwrap_or(b',')),
+            "tsv" => Format::Csv(b'\t'),
+            "parquet" => Format::Parquet,
+            other => {
+                return Err(Error::Request(format!(
+                    "unknown input format '{other}' (use fixed-width, whitespace, csv, tsv or parquet)"
+                )));
+            }
+        });
+    }
+    let first = req
+        .files
+        .first()
+        .ok_or_else(|| Error::Request("no input files".into()))?;
+    let name = first.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    Ok(if name.ends_with(".csv") {
+        Format::Csv(delimiter(req)?.unwrap_or(b','))
+    } else if name.ends_with(".tsv") || name.ends_with(".tab") {
+        Format::Csv(b'\t')
+    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+        Format::Parquet
+    } else if req.descriptor.columns.iter().any(|c| c.bytes.is_some()) {
+        Format::FixedWidth
+    } else if name.ends_with(".txt") || name.ends_with(".dat") || name.ends_with(".ascii") {
+        Format::Whitespace
+    } else {
+        return Err(Error::Input {
+            file: first.display().to_string(),
+            message: "cannot tell the format from the name; set [source] format in a descriptor (csv, tsv, fixed-width, whitespace, parquet)".into(),
+        });
+    })
+}
+
+fn delimiter(req: &Request) -> Result<Option<u8>> {
+    match req.descriptor.source.delimiter.as_deref() {
+        None => Ok(None),
+        Some("\\t") | Some("\t") => Ok(Some(b'\t')),
+        Some(d) if d.len() == 1 => Ok(Some(d.as_bytes()[0])),
+        Some(d) => Err(Error::Request(format!(
+            "delimiter '{d}' must be a single character"
+        ))),
+    }
+}
+
+/// Reads the input as a DataFrame named `ingest.raw`, registered on `engine`.
+async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
+    let ctx = engine.context().clone();
+    let paths: Vec<String> = req
+        .files
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    for p in &req.files {
+        if !p.is_file() {
+            return Err(Error::Input {
+                file: p.display().to_string(),
+                message: "no such file".into(),
+            });
+        }
+    }
+    let d = &req.descriptor;
+    let provider: Arc<dyn datafusion::catalog::TableProvider> = match format_of(req)? {
+        Format::FixedWidth | Format::Whitespace => {
+            let fixed = format_of(req)? == Format::FixedWidth;
+            if d.columns.is_empty() {
+                return Err(Error::Request(
+                    "an ASCII table needs a descriptor listing its columns (--meta FILE; draft one with --describe)".into(),
+                ));
+            }
+            let layout = if fixed {
+                let ranges: Vec<&str> = d
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        c.bytes.as_deref().ok_or_else(|| {
+                            Error::Request(format!("column {} has no byte range", c.name))
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                TextTable::fixed_layout(&ranges).ok_or_else(|| {
+                    Error::Request("byte ranges are written \"first-last\", 1-based".into())
+                })?
+            } else {
+                Layout::Whitespace
+            };
+            let columns = d
+                .columns
+                .iter()
+                .map(|c| TextColumn {
+                    name: c.name.clone(),
+                    ty: c
+                        .ty
+                        .as_deref()
+                        .and_then(parse_type)
+                        .unwrap_or(AdqlType::Varchar),
+                    nulls: c.null.iter().chain(&d.source.null).cloned().collect(),
+                })
+                .collect();
+            let table = TextTable {
+                files: req.files.clone(),
+                layout,
+                columns,
+                batch_rows: 8192,
+            };
+            let part = Arc::new(TextPartition::new(table));
+            Arc::new(StreamingTable::try_new(
+                Arc::clone(
+                    datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
+                ),
+                vec![part],
+            )?)
+        }
+        Format::Csv(delim) => {
+            let gz = paths.iter().all(|p| p.ends_with(".gz"));
+            let ext = paths.first().map(|p| extension_of(p)).unwrap_or_default();
+            let nulls: Vec<String> = d.source.null.iter().map(|n| regex_escape(n)).collect();
+            let mut options = CsvReadOptions::new()
+                .has_header(d.source.header.unwrap_or(true))
+                .delimiter(delim)
+                .file_extension(&ext)
+                .schema_infer_max_records(100_000);
+            if gz {
+                options = options.file_compression_type(FileCompressionType::GZIP);
+            }
+            if !nulls.is_empty() {
+                options = options.null_regex(Some(format!("^({})$", nulls.join("|"))));
+            }
+            let df = ctx.read_csv(paths.clone(), options).await?;
+            df.into_view()
+        }
+        Format::Parquet => {
+            let df = ctx
+                .read_parquet(paths.clone(), ParquetReadOptions::default())
+                .await?;
+            df.into_view()
+        }
+    };
+    let arrow = provider.schema();
+    let mut info = TableInfo::from_arrow("ingest", "raw", &arrow);
+    for c in &mut info.columns {
+        if let Some(spec) = d.columns.iter().find(|s| s.name == c.name) {
+            let meta = &mut c.meta;
+            meta.unit = spec.unit.clone().or(meta.unit.take());
+            meta.ucd = spec.ucd.clone().or(meta.ucd.take());
+            meta.utype = spec.utype.clone().or(meta.utype.take());
+            meta.description = spec.description.clone().or(meta.description.take());
+        }
+    }
+    engine.register(info, provider)?;
+    Ok(())
+}
+
+fn extension_of(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.find('.') {
+        Some(i) => name[i..].to_string(),
+        None => String::new(),
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == ' ' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+/// The main position: the descriptor's, else UCDs, else the usual names.
+fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<(String, String)> {
+    if let (Some(ra), Some(dec)) = (&d.table.ra, &d.table.dec) {
+        return Some((ra.clone(), dec.clone()));
+    }
+    let by_ucd = |ucd: &str| {
+        columns
+            .iter()
+            .find(|c| {
+                c.meta
+                    .ucd
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(ucd))
+            })
+            .map(|c| c.name.clone())
+    };
+    if let (Some(ra), Some(dec)) = (
+        by_ucd("pos.eq.ra;meta.main"),
+        by_ucd("pos.eq.dec;meta.main"),
+    ) {
+        return Some((ra, dec));
+    }
+    const PAIRS: &[(&str, &str)] = &[
+        ("ra", "dec"),
+        ("ra_deg", "dec_deg"),
+        ("raj2000", "dej2000"),
+        ("ra_icrs", "de_icrs"),
+        ("alpha", "delta"),
+        ("ra", "de"),
+    ];
+    let find = |n: &str| {
+        columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(n) && c.ty.is_numeric())
+    };
+    PAIRS
+        .iter()
+        .find_map(|(r, d)| Some((find(r)?.name.clone(), find(d)?.name.clone())))
+}
+
+/// Runs one ingest into `dir`.
+pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
+    let started = std::time::Instant::now();
+    catalog_store::check_name(&req.schema)?;
+    catalog_store::check_name(&req.table)?;
+    if req.mode == Mode::Create && dir.exists(&req.schema, &req.table)? {
+        return Err(
+            catalog_store::Error::TableExists(format!("{}.{}", req.schema, req.table)).into(),
+        );
+    }
+    let mut engine = Engine::new();
+    register_input(&mut engine, req).await?;
+
+    // The published columns and derived ones, as one ADQL query over ingest.raw.
+    let d = &req.descriptor;
+    let raw = engine.catalog().tables()[0].clone();
+    let mut items = Vec::new();
+    for c in &raw.columns {
+        let published = d
+            .columns
+            .iter()
+            .find(|s| s.name == c.name)
+            .and_then(|s| s.publish)
+            .unwrap_or(true);
+        if published {
+            items.push(adql_syntax_quote(&c.name));
+        }
+    }
+    for x in &d.derived {
+        items.push(format!("{} AS {}", x.expr, adql_syntax_quote(&x.name)));
+    }
+    if items.is_empty() {
+        return Err(Error::Request("no columns to publish".into()));
+    }
+    let adql = format!("SELECT {} FROM ingest.raw", items.join(", "));
+    let translation = engine
+        .translate(&adql, &AllowAll)
+        .map_err(|e| Error::Request(format!("in the descriptor's derived columns: {e}")))?;
+    let mut columns: Vec<ColumnInfo> = translation
+        .columns
+        .iter()
+        .map(|c| ColumnInfo {
+            name: c.name.clone(),
+            ty: c.ty,
+            meta: c.meta.clone(),
+        })
+        .collect();
+    for x in &d.derived {
+        if let Some(c) = columns.iter_mut().find(|c| c.name == x.name) {
+            c.meta = ColumnMeta {
+                unit: x.unit.clone().or(c.meta.unit.take()),
+                ucd: x.ucd.clone(),
+                utype: None,
+                description: x.description.clone(),
+            };
+        }
+    }
+    let position = main_position(d, &columns);
+    let sql = match &position {
+        Some((ra, dec)) => {
+            if !columns.iter().any(|c| &c.name == ra) || !columns.iter().any(|c| &c.name == dec) {
+                return Err(Error::Request(format!(
+                    "the main position columns {ra}, {dec} are not in the table"
+                )));
+            }
+            format!(
+                "SELECT t.*, ivo_healpix_index({HEALPIX_ORDER}, t.{}, t.{}) AS \"{HEALPIX_COLUMN}\" FROM ({}) AS t ORDER BY \"{HEALPIX_COLUMN}\"",
+                sql_quote(ra),
+                sql_quote(dec),
+                translation.sql
+            )
+        }
+        None => translation.sql.clone(),
+    };
+    let df: DataFrame = engine.context().sql(&sql).await?;
+    let staging = dir.staging_folder()?;
+    let file = staging.join("part-0.parquet");
+    let mut options = TableParquetOptions::default();
+    options.global.max_row_group_size = ROW_GROUP_ROWS;
+    options.global.data_page_row_count_limit = PAGE_ROWS;
+    options.global.statistics_enabled = Some("page".into());
+    options.global.compression = Some("snappy".into());
+    let written = df
+        .write_parquet(
+            &file.to_string_lossy(),
+            DataFrameWriteOptions::new().with_single_file_output(true),
+            Some(options),
+        )
+        .await;
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e.into());
+        }
+    };
+    let rows = count_rows(&written);
+    let size_bytes = dir_size(&staging);
+    let record = TableRecord {
+        info: TableInfo {
+            schema: req.schema.clone(),
+            name: req.table.clone(),
+            columns,
+        },
+        description: d.table.description.clone(),
+        position,
+        row_count: rows,
+        size_bytes,
+        directory: PathBuf::new(),
+    };
+    let record = match dir.publish(&staging, record, req.mode == Mode::Replace) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e.into());
+        }
+    };
+    Ok(Report {
+        record,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn adql_syntax_quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn sql_quote(name: &str) -> String {
+    adql_syntax_quote(name)
+}
+
+fn count_rows(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> u64 {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::UInt64Type;
+    batches
+        .iter()
+        .filter_map(|b| {
+            b.column(0)
+                .as_primitive_opt::<UInt64Type>()
+                .map(|a| a.values().iter().sum::<u64>())
+        })
+        .sum()
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
