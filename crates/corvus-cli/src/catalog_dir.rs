@@ -1,6 +1,7 @@
-//! Reads the catalog of a data directory: every `tables/<schema>/<table>/`
-//! folder holding Parquet files is a table, described by the Arrow schema in
-//! its Parquet footer (units, UCDs and descriptions ride in field metadata).
+//! Reads the catalog of a data directory: the SQLite catalog that `corvus
+//! ingest` keeps, or, in a directory without one, every
+//! `tables/<schema>/<table>/` folder holding Parquet files, described by the
+//! Arrow schema in its footer (units, UCDs and descriptions in field metadata).
 
 use adql_planner::{StaticCatalog, TableInfo};
 use anyhow::{Context, bail};
@@ -12,6 +13,11 @@ pub(crate) fn load_catalog(dir: &Path) -> anyhow::Result<StaticCatalog> {
     let tables_dir = dir.join("tables");
     if !dir.is_dir() {
         bail!("data directory {} does not exist", dir.display());
+    }
+    if dir.join("state.sqlite").is_file() {
+        let data = catalog_store::DataDir::open(dir)
+            .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+        return Ok(data.catalog()?);
     }
     let mut catalog = StaticCatalog::new(Vec::new());
     if !tables_dir.is_dir() {

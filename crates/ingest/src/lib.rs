@@ -354,12 +354,13 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     let raw = engine.catalog().tables()[0].clone();
     let mut items = Vec::new();
     for c in &raw.columns {
-        let published = d
-            .columns
-            .iter()
-            .find(|s| s.name == c.name)
-            .and_then(|s| s.publish)
-            .unwrap_or(true);
+        // A stored HEALPix index (re-ingesting Corvus's own Parquet) is recomputed.
+        let published = c.name != HEALPIX_COLUMN
+            && d.columns
+                .iter()
+                .find(|s| s.name == c.name)
+                .and_then(|s| s.publish)
+                .unwrap_or(true);
         if published {
             items.push(adql_syntax_quote(&c.name));
         }

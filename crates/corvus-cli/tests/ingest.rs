@@ -1,0 +1,357 @@
+//! End-to-end tests of `corvus ingest`, `tables`, `drop` and `query` on real
+//! files: the Hipparcos demo catalog, CSV, Parquet, and broken inputs.
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corvus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corvus"))
+        .args(args)
+        .output()
+        .expect("run corvus")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn query(data: &Path, adql: &str) -> Vec<Vec<String>> {
+    let out = corvus(&["query", "--data", data.to_str().unwrap(), adql]);
+    assert!(out.status.success(), "{adql}: {}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+fn parquet_files(data: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![data.join("tables")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn hipparcos_demo_catalog_ingests_whole_with_metadata_and_sky_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let demo = repo().join("data/demo");
+    let out = corvus(&[
+        "ingest",
+        demo.join("hip2.dat.gz").to_str().unwrap(),
+        "--meta",
+        demo.join("hipparcos.toml").to_str().unwrap(),
+        "--table",
+        "hip.main",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("hip.main: 117955 rows"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The first line of the file, to the last digit: RA 0.0000159148 rad.
+    let rows = query(
+        &data,
+        "SELECT hip, rarad, ra, plx, pmra, hpmag FROM hip.main WHERE hip = 1",
+    );
+    assert_eq!(rows[0][..2], ["1".to_string(), "0.0000159148".to_string()]);
+    assert!((rows[0][2].parse::<f64>().unwrap() - 0.0000159148f64.to_degrees()).abs() < 1e-15);
+    assert_eq!(rows[0][3..], ["4.55", "-4.55", "9.2043"].map(String::from));
+
+    // Metadata from the descriptor reached the catalog.
+    let out = corvus(&[
+        "adql",
+        "check",
+        "--columns",
+        "--catalog",
+        data.to_str().unwrap(),
+        "SELECT ra, plx FROM hip.main",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cols = text(&out.stdout);
+    assert!(
+        cols.contains("ra\tDouble\tdeg\tpos.eq.ra;meta.main"),
+        "{cols}"
+    );
+    assert!(
+        cols.contains("plx\tDouble\tmas\tpos.parallax.trig"),
+        "{cols}"
+    );
+
+    // A cone search finds Vega (HIP 91262).
+    let rows = query(
+        &data,
+        "SELECT hip FROM hip.main WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(279.2347, 38.7837, 0.01))",
+    );
+    assert_eq!(rows, vec![vec!["91262".to_string()]]);
+    assert_eq!(
+        query(&data, "SELECT COUNT(*) FROM hip.main"),
+        vec![vec!["117955".to_string()]]
+    );
+
+    // Stored in HEALPix order, in row groups small enough to prune.
+    let files = parquet_files(&data);
+    assert_eq!(files.len(), 1);
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[0]).unwrap()).unwrap();
+    assert!(builder.metadata().num_row_groups() >= 4);
+    let idx = builder.schema().index_of("_healpix").unwrap();
+    let mut last = i64::MIN;
+    for batch in builder.build().unwrap() {
+        let col = batch.unwrap().column(idx).clone();
+        let col = col.as_primitive::<Int64Type>();
+        assert_eq!(col.null_count(), 0);
+        for v in col.values().iter() {
+            assert!(*v >= last, "not sorted by HEALPix index");
+            last = *v;
+        }
+    }
+
+    // `tables` lists it; ingesting it again is refused and changes nothing.
+    let out = corvus(&["tables", "--data", data.to_str().unwrap()]);
+    assert!(text(&out.stdout).contains("hip.main") && text(&out.stdout).contains("117955"));
+    let again = corvus(&[
+        "ingest",
+        demo.join("hip2.dat.gz").to_str().unwrap(),
+        "--meta",
+        demo.join("hipparcos.toml").to_str().unwrap(),
+        "--table",
+        "hip.main",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("table hip.main already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        query(&data, "SELECT COUNT(*) FROM hip.main"),
+        vec![vec!["117955".to_string()]]
+    );
+
+    let out = corvus(&["drop", "hip.main", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(parquet_files(&data).is_empty());
+}
+
+#[test]
+fn csv_without_descriptor_infers_types_and_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let csv = tmp.path().join("stars.csv");
+    std::fs::write(
+        &csv,
+        "source_id,RA_deg,Dec_deg,gmag,name\n9007199254740993,10.5,-5.25,12.5,a\n4,200.0,45.0,,b\n",
+    )
+    .unwrap();
+    let out = corvus(&[
+        "ingest",
+        csv.to_str().unwrap(),
+        "--table",
+        "my.stars",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("indexed by position (RA_deg, Dec_deg)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rows = query(
+        &data,
+        "SELECT source_id, gmag, name FROM my.stars ORDER BY source_id DESC",
+    );
+    assert_eq!(rows[0], ["9007199254740993", "12.5", "a"].map(String::from));
+    assert_eq!(rows[1], ["4", "NULL", "b"].map(String::from));
+    let rows = query(
+        &data,
+        "SELECT name FROM my.stars WHERE 1 = CONTAINS(POINT(ra_deg, dec_deg), CIRCLE(200, 45, 1))",
+    );
+    assert_eq!(rows, vec![vec!["b".to_string()]]);
+}
+
+#[test]
+fn parquet_input_and_replace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let csv = tmp.path().join("t.csv");
+    std::fs::write(&csv, "id,ra,dec\n1,10,20\n2,30,40\n").unwrap();
+    let d = data.to_str().unwrap();
+    assert!(
+        corvus(&[
+            "ingest",
+            csv.to_str().unwrap(),
+            "--table",
+            "a.t",
+            "--data",
+            d
+        ])
+        .status
+        .success()
+    );
+    // Re-ingest the stored Parquet as another table.
+    let pq = parquet_files(&data).pop().unwrap();
+    let out = corvus(&[
+        "ingest",
+        pq.to_str().unwrap(),
+        "--table",
+        "b.t",
+        "--data",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        query(&data, "SELECT COUNT(*) FROM b.t"),
+        vec![vec!["2".to_string()]]
+    );
+    // --replace swaps the table whole.
+    std::fs::write(&csv, "id,ra,dec\n7,1,2\n").unwrap();
+    let out = corvus(&[
+        "ingest",
+        csv.to_str().unwrap(),
+        "--table",
+        "a.t",
+        "--replace",
+        "--data",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        query(&data, "SELECT id FROM a.t"),
+        vec![vec!["7".to_string()]]
+    );
+}
+
+#[test]
+fn bad_inputs_stop_with_a_clear_error_and_leave_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+
+    // A float in an integer column: file, line, column, value, expected type.
+    let dat = tmp.path().join("t.dat");
+    std::fs::write(&dat, "1 10.0 20.0\n2.5 11.0 21.0\n").unwrap();
+    let meta = tmp.path().join("t.toml");
+    std::fs::write(
+        &meta,
+        "[source]\nformat = \"whitespace\"\n[[columns]]\nname = \"id\"\ntype = \"integer\"\n[[columns]]\nname = \"ra\"\ntype = \"double\"\n[[columns]]\nname = \"dec\"\ntype = \"double\"\n",
+    )
+    .unwrap();
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--meta",
+        meta.to_str().unwrap(),
+        "--table",
+        "x.t",
+        "--data",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("t.dat: line 2: column id: value '2.5' is not a 32-bit integer"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // A truncated gzip file.
+    let gz = tmp.path().join("cut.dat.gz");
+    let full = std::fs::read(repo().join("data/demo/hip2.dat.gz")).unwrap();
+    std::fs::write(&gz, &full[..full.len() / 50]).unwrap();
+    let demo_meta = repo().join("data/demo/hipparcos.toml");
+    let out = corvus(&[
+        "ingest",
+        gz.to_str().unwrap(),
+        "--meta",
+        demo_meta.to_str().unwrap(),
+        "--table",
+        "x.cut",
+        "--data",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+
+    // A descriptor with a typo is refused with the key named.
+    std::fs::write(&meta, "[source]\nformatt = \"csv\"\n").unwrap();
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--meta",
+        meta.to_str().unwrap(),
+        "--table",
+        "x.t",
+        "--data",
+        d,
+    ]);
+    assert!(
+        text(&out.stderr).contains("formatt"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Nothing was published and nothing is left behind.
+    assert!(text(&corvus(&["tables", "--data", d]).stdout).starts_with("no tables"));
+    assert!(parquet_files(&data).is_empty());
+    assert!(
+        !data.join("tables/.staging").exists()
+            || std::fs::read_dir(data.join("tables/.staging"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+
+    // A data directory that cannot be created.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("data");
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--table",
+        "x.t",
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A bad table name.
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--table",
+        "nodot",
+        "--data",
+        d,
+    ]);
+    assert!(text(&out.stderr).contains("must be SCHEMA.TABLE"));
+}
