@@ -1,6 +1,8 @@
 //! End-to-end tests of `corvus ingest`, `tables`, `drop` and `query` on real
 //! files: the Hipparcos demo catalog, CSV, Parquet, and broken inputs.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failed test
+
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
