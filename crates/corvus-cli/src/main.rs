@@ -3,6 +3,7 @@
 //! readable line on stderr and a non-zero exit.
 
 mod adql;
+mod bench;
 mod catalog_dir;
 mod data;
 
@@ -36,12 +37,25 @@ enum Command {
         #[command(flatten)]
         data: data::DataArg,
     },
+    /// Measure speed and memory (prints a table; not part of the tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Run an ADQL query on the published tables and print the result (tab-separated).
     Query {
         /// The ADQL query.
         query: String,
         #[command(flatten)]
         data: data::DataArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Ingest a generated 10-column numeric CSV and report rows/s and peak memory.
+    Ingest {
+        /// Number of rows.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
     },
 }
 
@@ -60,6 +74,7 @@ fn main() -> ExitCode {
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
         Command::Query { query, data } => runtime.block_on(data::query(&query, data)),
+        Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
     };
     match outcome {
         Ok(code) => code,
