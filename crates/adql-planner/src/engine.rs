@@ -8,6 +8,7 @@ use crate::translate::{OutputColumn, Translation, translate};
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,19 +28,38 @@ impl Default for Engine {
 impl Engine {
     /// A session on all cores with the ADQL functions registered.
     pub fn new() -> Self {
-        let config = SessionConfig::new()
-            .with_information_schema(false)
-            // Keep strings as Utf8 so the UDFs and writers see one string type.
-            .set_bool(
-                "datafusion.execution.parquet.schema_force_view_types",
-                false,
-            );
-        let ctx = SessionContext::new_with_config(config);
+        Self::with_context(SessionContext::new_with_config(Self::config()))
+    }
+
+    /// Like [`Engine::new`], but operators that hold data (sorts, joins,
+    /// aggregates) share at most `bytes` of memory and spill to temporary
+    /// files beyond it, so memory stays flat whatever the input size.
+    pub fn with_memory_limit(bytes: usize) -> Result<Self> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(bytes, 1.0)
+            .build_arc()?;
+        Ok(Self::with_context(SessionContext::new_with_config_rt(
+            Self::config(),
+            runtime,
+        )))
+    }
+
+    fn with_context(ctx: SessionContext) -> Self {
         sky_functions::register_all(&ctx);
         Engine {
             ctx,
             catalog: StaticCatalog::new(Vec::new()),
         }
+    }
+
+    fn config() -> SessionConfig {
+        SessionConfig::new()
+            .with_information_schema(false)
+            // Keep strings as Utf8 so the UDFs and writers see one string type.
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            )
     }
 
     /// The DataFusion session (for registering more tables or functions).

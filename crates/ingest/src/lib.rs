@@ -104,6 +104,8 @@ pub struct Report {
 const ROW_GROUP_ROWS: usize = 32 * 1024;
 /// Rows per Parquet page (the page index lets readers skip within a group).
 const PAGE_ROWS: usize = 4 * 1024;
+/// Memory the sort may hold before it spills to temporary files.
+const INGEST_MEMORY: usize = 512 * 1024 * 1024;
 /// Name of the hidden HEALPix column.
 pub const HEALPIX_COLUMN: &str = "_healpix";
 /// HEALPix order of the hidden index (the finest cdshealpix offers).
@@ -346,7 +348,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             catalog_store::Error::TableExists(format!("{}.{}", req.schema, req.table)).into(),
         );
     }
-    let mut engine = Engine::new();
+    let mut engine = Engine::with_memory_limit(INGEST_MEMORY)?;
     register_input(&mut engine, req).await?;
 
     // The published columns and derived ones, as one ADQL query over ingest.raw.
