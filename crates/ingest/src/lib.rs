@@ -10,7 +10,9 @@
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
 
 pub mod descriptor;
+pub mod fits;
 pub mod text_table;
+pub mod votable;
 
 use adql_planner::{AdqlType, AllowAll, Catalog, ColumnInfo, ColumnMeta, Engine, TableInfo};
 use catalog_store::{DataDir, TableRecord};
@@ -118,6 +120,8 @@ enum Format {
     Whitespace,
     Csv(u8),
     Parquet,
+    VoTable,
+    Fits,
 }
 
 fn format_of(req: &Request) -> Result<Format> {
@@ -128,6 +132,8 @@ fn format_of(req: &Request) -> Result<Format> {
             "csv" => Format::Csv(delimiter(req)?.unwrap_or(b',')),
             "tsv" => Format::Csv(b'\t'),
             "parquet" => Format::Parquet,
+            "votable" | "vot" | "xml" => Format::VoTable,
+            "fits" => Format::Fits,
             other => {
                 return Err(Error::Request(format!(
                     "unknown input format '{other}' (use fixed-width, whitespace, csv, tsv or parquet)"
@@ -147,6 +153,10 @@ fn format_of(req: &Request) -> Result<Format> {
         Format::Csv(b'\t')
     } else if name.ends_with(".parquet") || name.ends_with(".pq") {
         Format::Parquet
+    } else if name.ends_with(".vot") || name.ends_with(".xml") || name.ends_with(".votable") {
+        Format::VoTable
+    } else if name.ends_with(".fits") || name.ends_with(".fit") || name.ends_with(".fts") {
+        Format::Fits
     } else if req.descriptor.columns.iter().any(|c| c.bytes.is_some()) {
         Format::FixedWidth
     } else if name.ends_with(".txt") || name.ends_with(".dat") || name.ends_with(".ascii") {
@@ -187,6 +197,8 @@ async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
         }
     }
     let d = &req.descriptor;
+    // Metadata the input carries itself (VOTable FIELDs); the descriptor wins.
+    let mut vo_metadata: Vec<ColumnInfo> = Vec::new();
     let provider: Arc<dyn datafusion::catalog::TableProvider> = match format_of(req)? {
         Format::FixedWidth | Format::Whitespace => {
             let fixed = format_of(req)? == Format::FixedWidth;
@@ -262,10 +274,42 @@ async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
                 .await?;
             df.into_view()
         }
+        Format::Fits => {
+            let [file] = req.files.as_slice() else {
+                return Err(Error::Request(
+                    "FITS tables are ingested one file at a time".into(),
+                ));
+            };
+            let table = fits::FitsTable::open(file)?;
+            vo_metadata = table.column_infos();
+            let part = Arc::new(fits::FitsPartition::new(table));
+            let schema = Arc::clone(
+                datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
+            );
+            Arc::new(StreamingTable::try_new(schema, vec![part])?)
+        }
+        Format::VoTable => {
+            let [file] = req.files.as_slice() else {
+                return Err(Error::Request(
+                    "VOTables are ingested one file at a time".into(),
+                ));
+            };
+            let table = votable::VoTable::open(file)?;
+            vo_metadata = table.fields.iter().map(|f| f.column.clone()).collect();
+            let part = Arc::new(votable::VoPartition::new(table));
+            let schema = Arc::clone(
+                datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
+            );
+            Arc::new(StreamingTable::try_new(schema, vec![part])?)
+        }
     };
     let arrow = provider.schema();
     let mut info = TableInfo::from_arrow("ingest", "raw", &arrow);
     for c in &mut info.columns {
+        if let Some(own) = vo_metadata.iter().find(|v| v.name == c.name) {
+            c.meta = own.meta.clone();
+            c.ty = own.ty;
+        }
         if let Some(spec) = d.columns.iter().find(|s| s.name == c.name) {
             let meta = &mut c.meta;
             meta.unit = spec.unit.clone().or(meta.unit.take());

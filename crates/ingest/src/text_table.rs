@@ -266,24 +266,34 @@ impl PartitionStream for TextPartition {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
         let table = self.table.clone();
-        tokio::task::spawn_blocking(move || {
-            let outcome = table.read(|b| {
-                tx.blocking_send(Ok(b))
-                    .map_err(|_| DataFusionError::Execution("ingest cancelled".into()))
-            });
-            if let Err(e) = outcome {
-                let _ = tx.blocking_send(Err(e));
-            }
-        });
-        let stream =
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-        Box::pin(RecordBatchStreamAdapter::new(
-            Arc::clone(&self.schema),
-            stream,
-        ))
+        spawn_reader(Arc::clone(&self.schema), move |sink| table.read(sink))
     }
+}
+
+/// Runs a blocking batch reader on its own thread and streams its batches,
+/// two at most in flight: memory is bounded by the batch size.
+pub(crate) fn spawn_reader<F>(schema: SchemaRef, read: F) -> SendableRecordBatchStream
+where
+    F: FnOnce(
+            &mut dyn FnMut(RecordBatch) -> Result<(), DataFusionError>,
+        ) -> Result<(), DataFusionError>
+        + Send
+        + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
+    tokio::task::spawn_blocking(move || {
+        let outcome = read(&mut |b| {
+            tx.blocking_send(Ok(b))
+                .map_err(|_| DataFusionError::Execution("ingest cancelled".into()))
+        });
+        if let Err(e) = outcome {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
 #[cfg(test)]

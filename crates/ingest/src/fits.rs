@@ -1,0 +1,435 @@
+//! FITS binary tables (FITS 4.0 §7.3): the first BINTABLE extension of a
+//! file, with TTYPE/TFORM/TUNIT/TNULL/TSCAL/TZERO and the column metadata
+//! keywords TUCD and TCOMM (as STILTS and TOPCAT write them), read in batches.
+//!
+//! Written here rather than taken from a crate: the pure-Rust FITS crates
+//! (CDS fitsrs among them) read images, not binary tables, and cfitsio would
+//! add a C library to every build; a BINTABLE is a fixed-width big-endian row
+//! format that takes a page to read correctly.
+
+use adql_planner::{AdqlType, ColumnInfo, ColumnMeta};
+use datafusion::arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
+    Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Seek};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const BLOCK: usize = 2880;
+
+fn err(file: &Path, msg: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("{}: {msg}", file.display()))
+}
+
+/// One header: keyword → value (strings unquoted).
+type Header = HashMap<String, String>;
+
+fn read_header(r: &mut impl Read, file: &Path) -> Result<Option<Header>, DataFusionError> {
+    let mut h = Header::new();
+    let mut block = vec![0u8; BLOCK];
+    loop {
+        match r.read_exact(&mut block) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && h.is_empty() => {
+                return Ok(None);
+            }
+            Err(e) => return Err(err(file, format!("truncated FITS header: {e}"))),
+        }
+        for card in block.chunks(80) {
+            let card = String::from_utf8_lossy(card);
+            let key = card.get(..8).unwrap_or("").trim().to_string();
+            if key == "END" {
+                return Ok(Some(h));
+            }
+            if card.get(8..10) != Some("= ") {
+                continue;
+            }
+            let value = card[10..].trim();
+            let value = if let Some(rest) = value.strip_prefix('\'') {
+                // A string: up to the closing quote, '' standing for one quote.
+                let mut out = String::new();
+                let mut chars = rest.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                            out.push('\'');
+                        } else {
+                            break;
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out.trim_end().to_string()
+            } else {
+                value.split('/').next().unwrap_or("").trim().to_string()
+            };
+            h.insert(key, value);
+        }
+    }
+}
+
+fn int(h: &Header, key: &str) -> Option<i64> {
+    h.get(key)?.parse().ok()
+}
+
+fn float(h: &Header, key: &str) -> Option<f64> {
+    h.get(key)?.replace('D', "E").parse().ok()
+}
+
+/// A column's binary layout.
+#[derive(Debug, Clone)]
+struct FitsColumn {
+    info: ColumnInfo,
+    code: char,
+    repeat: usize,
+    offset: usize,
+    null: Option<i64>,
+    scale: f64,
+    zero: f64,
+}
+
+impl FitsColumn {
+    fn width(&self) -> usize {
+        let size = match self.code {
+            'L' | 'B' | 'A' => 1,
+            'I' => 2,
+            'J' | 'E' => 4,
+            'K' | 'D' => 8,
+            _ => 0,
+        };
+        size * self.repeat
+    }
+
+    fn unsigned_offset(&self) -> bool {
+        matches!(
+            (self.code, self.zero),
+            ('I', 32768.0) | ('J', 2147483648.0) | ('K', 9.223372036854776e18)
+        ) && self.scale == 1.0
+    }
+}
+
+/// A FITS binary table to read in batches.
+#[derive(Debug, Clone)]
+pub struct FitsTable {
+    /// The file.
+    pub file: PathBuf,
+    columns: Vec<FitsColumn>,
+    row_bytes: usize,
+    rows: u64,
+    /// Bytes before the table's data.
+    data_start: u64,
+    /// Rows per batch.
+    pub batch_rows: usize,
+}
+
+impl FitsTable {
+    /// Opens a file and finds its first BINTABLE.
+    pub fn open(file: &Path) -> Result<FitsTable, DataFusionError> {
+        let f = std::fs::File::open(file).map_err(|e| err(file, format!("cannot open: {e}")))?;
+        let mut r = BufReader::new(f);
+        loop {
+            let Some(h) = read_header(&mut r, file)? else {
+                return Err(err(file, "no BINTABLE extension in this FITS file"));
+            };
+            // The data of this HDU starts where its header ended.
+            let pos = r.stream_position().map_err(|e| err(file, e))?;
+            let bitpix = int(&h, "BITPIX").unwrap_or(8).unsigned_abs();
+            let naxis = int(&h, "NAXIS").unwrap_or(0);
+            let mut size: u64 = if naxis == 0 { 0 } else { 1 };
+            for i in 1..=naxis {
+                size *= int(&h, &format!("NAXIS{i}")).unwrap_or(0) as u64;
+            }
+            let size = (size + int(&h, "PCOUNT").unwrap_or(0) as u64)
+                * int(&h, "GCOUNT").unwrap_or(1) as u64
+                * bitpix
+                / 8;
+            if h.get("XTENSION").map(String::as_str) == Some("BINTABLE") {
+                return Self::from_header(file, &h, pos);
+            }
+            let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
+            std::io::copy(&mut (&mut r).take(padded), &mut std::io::sink())
+                .map_err(|e| err(file, e))?;
+        }
+    }
+
+    fn from_header(file: &Path, h: &Header, data_start: u64) -> Result<FitsTable, DataFusionError> {
+        let fields =
+            int(h, "TFIELDS").ok_or_else(|| err(file, "BINTABLE without TFIELDS"))? as usize;
+        let mut columns = Vec::new();
+        let mut offset = 0;
+        for i in 1..=fields {
+            let tform = h
+                .get(&format!("TFORM{i}"))
+                .ok_or_else(|| err(file, format!("TFORM{i} missing")))?;
+            let digits: String = tform.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let repeat = if digits.is_empty() {
+                1
+            } else {
+                digits.parse().unwrap_or(1)
+            };
+            let code = tform[digits.len()..].chars().next().unwrap_or('?');
+            let name = h
+                .get(&format!("TTYPE{i}"))
+                .cloned()
+                .unwrap_or_else(|| format!("col{i}"));
+            let scale = float(h, &format!("TSCAL{i}")).unwrap_or(1.0);
+            let zero = float(h, &format!("TZERO{i}")).unwrap_or(0.0);
+            let mut col = FitsColumn {
+                info: ColumnInfo {
+                    name: name.clone(),
+                    ty: AdqlType::Unknown,
+                    meta: ColumnMeta {
+                        unit: h
+                            .get(&format!("TUNIT{i}"))
+                            .filter(|s| !s.is_empty())
+                            .cloned(),
+                        ucd: h
+                            .get(&format!("TUCD{i}"))
+                            .filter(|s| !s.is_empty())
+                            .cloned(),
+                        utype: h
+                            .get(&format!("TUTYP{i}"))
+                            .filter(|s| !s.is_empty())
+                            .cloned(),
+                        description: h
+                            .get(&format!("TCOMM{i}"))
+                            .filter(|s| !s.is_empty())
+                            .cloned(),
+                    },
+                },
+                code,
+                repeat,
+                offset,
+                null: int(h, &format!("TNULL{i}")),
+                scale,
+                zero,
+            };
+            let scaled = scale != 1.0 || (zero != 0.0 && !col.unsigned_offset());
+            col.info.ty = match (code, repeat) {
+                ('A', _) => AdqlType::Varchar,
+                ('L', 1) => AdqlType::Boolean,
+                (_, n) if n != 1 => AdqlType::Array,
+                ('B' | 'I' | 'J' | 'K', _) if scaled => AdqlType::Double,
+                ('B', _) => AdqlType::SmallInt,
+                ('I', _) if col.unsigned_offset() => AdqlType::Integer,
+                ('I', _) => AdqlType::SmallInt,
+                ('J', _) if col.unsigned_offset() => AdqlType::BigInt,
+                ('J', _) => AdqlType::Integer,
+                ('K', _) if col.unsigned_offset() => {
+                    return Err(err(
+                        file,
+                        format!(
+                            "column {name}: unsigned 64-bit integers do not fit a signed column"
+                        ),
+                    ));
+                }
+                ('K', _) => AdqlType::BigInt,
+                ('E', _) => AdqlType::Real,
+                ('D', _) => AdqlType::Double,
+                (c, _) => {
+                    return Err(err(
+                        file,
+                        format!("column {name}: TFORM '{tform}' ({c}) is not supported"),
+                    ));
+                }
+            };
+            offset += col.width();
+            columns.push(col);
+        }
+        let row_bytes = int(h, "NAXIS1").unwrap_or(0) as usize;
+        if offset > row_bytes {
+            return Err(err(
+                file,
+                format!("columns need {offset} bytes but NAXIS1 is {row_bytes}"),
+            ));
+        }
+        Ok(FitsTable {
+            file: file.to_path_buf(),
+            columns,
+            row_bytes,
+            rows: int(h, "NAXIS2").unwrap_or(0) as u64,
+            data_start,
+            batch_rows: 8192,
+        })
+    }
+
+    /// The columns with their metadata.
+    pub fn column_infos(&self) -> Vec<ColumnInfo> {
+        self.columns.iter().map(|c| c.info.clone()).collect()
+    }
+
+    /// The Arrow schema of the batches.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(&c.info.name, c.info.ty.to_arrow(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Reads every row, calling `sink` with each batch.
+    pub fn read(
+        &self,
+        mut sink: impl FnMut(RecordBatch) -> Result<(), DataFusionError>,
+    ) -> Result<(), DataFusionError> {
+        let f = std::fs::File::open(&self.file).map_err(|e| err(&self.file, e))?;
+        let mut r = BufReader::new(f);
+        std::io::copy(&mut (&mut r).take(self.data_start), &mut std::io::sink())
+            .map_err(|e| err(&self.file, e))?;
+        let mut row = vec![0u8; self.row_bytes];
+        let mut done = 0u64;
+        while done < self.rows {
+            let n = (self.rows - done).min(self.batch_rows as u64) as usize;
+            let mut builders: Vec<Box<dyn ArrayBuilder>> =
+                self.columns.iter().map(|c| builder(c.info.ty)).collect();
+            for i in 0..n {
+                r.read_exact(&mut row).map_err(|_| {
+                    err(
+                        &self.file,
+                        format!(
+                            "the table ends at row {} of the {} NAXIS2 announces",
+                            done + i as u64 + 1,
+                            self.rows
+                        ),
+                    )
+                })?;
+                for (c, b) in self.columns.iter().zip(&mut builders) {
+                    push(c, &row[c.offset..c.offset + c.width()], b.as_mut());
+                }
+            }
+            let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+            sink(RecordBatch::try_new(self.schema(), arrays)?)?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+}
+
+fn builder(ty: AdqlType) -> Box<dyn ArrayBuilder> {
+    match ty {
+        AdqlType::Boolean => Box::new(BooleanBuilder::new()),
+        AdqlType::SmallInt => Box::new(Int16Builder::new()),
+        AdqlType::Integer => Box::new(Int32Builder::new()),
+        AdqlType::BigInt => Box::new(Int64Builder::new()),
+        AdqlType::Real => Box::new(Float32Builder::new()),
+        AdqlType::Double => Box::new(Float64Builder::new()),
+        AdqlType::Varchar => Box::new(StringBuilder::new()),
+        _ => Box::new(ListBuilder::new(Float64Builder::new())),
+    }
+}
+
+/// The raw integer of one element (before scaling).
+fn raw_int(code: char, b: &[u8]) -> i64 {
+    match code {
+        'B' => b[0] as i64,
+        'I' => i16::from_be_bytes([b[0], b[1]]) as i64,
+        'J' => i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as i64,
+        _ => i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+    }
+}
+
+fn element(c: &FitsColumn, b: &[u8]) -> Option<f64> {
+    match c.code {
+        'E' => Some(f32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64).filter(|x| !x.is_nan()),
+        'D' => Some(f64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
+        .filter(|x| !x.is_nan()),
+        code => {
+            let v = raw_int(code, b);
+            (c.null != Some(v)).then_some(v as f64 * c.scale + c.zero)
+        }
+    }
+}
+
+fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) {
+    let any = b.as_any_mut();
+    macro_rules! ints {
+        ($t:ty, $conv:ty) => {
+            if let Some(bb) = any.downcast_mut::<$t>() {
+                let v = raw_int(c.code, cell);
+                if c.null == Some(v) {
+                    bb.append_null();
+                } else {
+                    let v = v + if c.unsigned_offset() {
+                        c.zero as i64
+                    } else {
+                        0
+                    };
+                    bb.append_option(<$conv>::try_from(v).ok());
+                }
+                return;
+            }
+        };
+    }
+    if c.info.ty == AdqlType::Double || c.info.ty == AdqlType::Real {
+        let v = element(c, cell);
+        if let Some(bb) = any.downcast_mut::<Float64Builder>() {
+            bb.append_option(v);
+        } else if let Some(bb) = any.downcast_mut::<Float32Builder>() {
+            bb.append_option(v.map(|x| x as f32));
+        }
+        return;
+    }
+    ints!(Int16Builder, i16);
+    ints!(Int32Builder, i32);
+    ints!(Int64Builder, i64);
+    if let Some(bb) = any.downcast_mut::<BooleanBuilder>() {
+        match cell[0] {
+            b'T' => bb.append_value(true),
+            b'F' => bb.append_value(false),
+            _ => bb.append_null(),
+        }
+    } else if let Some(bb) = any.downcast_mut::<StringBuilder>() {
+        let s = String::from_utf8_lossy(cell);
+        bb.append_value(s.trim_end_matches(['\0', ' ']));
+    } else if let Some(bb) = any.downcast_mut::<ListBuilder<Float64Builder>>() {
+        let size = cell.len() / c.repeat.max(1);
+        let values: Vec<Option<f64>> = cell.chunks(size.max(1)).map(|e| element(c, e)).collect();
+        if values.iter().all(Option::is_none) {
+            bb.append(false);
+        } else {
+            for v in values {
+                bb.values().append_value(v.unwrap_or(f64::NAN));
+            }
+            bb.append(true);
+        }
+    }
+}
+
+/// The table as a DataFusion stream source.
+#[derive(Debug)]
+pub struct FitsPartition {
+    table: FitsTable,
+    schema: SchemaRef,
+}
+
+impl FitsPartition {
+    /// Wraps a FITS table.
+    pub fn new(table: FitsTable) -> Self {
+        let schema = table.schema();
+        FitsPartition { table, schema }
+    }
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for FitsPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::physical_plan::SendableRecordBatchStream {
+        let table = self.table.clone();
+        crate::text_table::spawn_reader(Arc::clone(&self.schema), move |sink| table.read(sink))
+    }
+}
