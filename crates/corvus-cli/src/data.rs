@@ -26,9 +26,12 @@ pub(crate) struct IngestArgs {
     /// Input files, read in order into one table (.gz is decompressed).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The table to create, as SCHEMA.TABLE.
+    /// The table to create, as SCHEMA.TABLE (default: the descriptor's [table] schema and name).
     #[arg(long, value_name = "SCHEMA.TABLE")]
-    table: String,
+    table: Option<String>,
+    /// Print a draft descriptor inferred from the data instead of ingesting.
+    #[arg(long)]
+    describe: bool,
     /// Table descriptor (TOML): types, units, UCDs, derived columns.
     #[arg(long, value_name = "FILE")]
     meta: Option<PathBuf>,
@@ -37,6 +40,29 @@ pub(crate) struct IngestArgs {
     replace: bool,
     #[command(flatten)]
     data: DataArg,
+}
+
+/// Expands `*` and `?` in file arguments the shell left alone (quoted, or on
+/// systems without globbing), in sorted order.
+fn expand_globs(files: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = f.to_string_lossy().into_owned();
+        if !text.contains(['*', '?', '[']) {
+            out.push(f);
+            continue;
+        }
+        let mut matched: Vec<PathBuf> = glob::glob(&text)
+            .with_context(|| format!("bad file pattern {text}"))?
+            .filter_map(Result::ok)
+            .collect();
+        if matched.is_empty() {
+            bail!("no file matches {text}");
+        }
+        matched.sort();
+        out.extend(matched);
+    }
+    Ok(out)
 }
 
 fn split_table(name: &str) -> anyhow::Result<(String, String)> {
@@ -49,19 +75,25 @@ fn split_table(name: &str) -> anyhow::Result<(String, String)> {
 }
 
 pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let (schema, table) = split_table(&args.table)?;
     let descriptor = match &args.meta {
         Some(p) => ingest::descriptor::Descriptor::load(p)?,
         None => Default::default(),
     };
-    let mut dir = DataDir::open(&args.data.data).with_context(|| {
-        format!(
-            "cannot open the data directory {}",
-            args.data.data.display()
-        )
-    })?;
+    // --table, else the descriptor's [table] schema and name.
+    let (schema, table) = match (
+        &args.table,
+        &descriptor.table.schema,
+        &descriptor.table.name,
+    ) {
+        (Some(t), _, _) => split_table(t)?,
+        (None, Some(s), Some(n)) => (s.clone(), n.clone()),
+        (None, _, _) if args.describe => ("myschema".to_string(), "mytable".to_string()),
+        _ => bail!(
+            "name the table: --table SCHEMA.TABLE (or schema and name in the descriptor's [table])"
+        ),
+    };
     let req = ingest::Request {
-        files: args.files,
+        files: expand_globs(args.files)?,
         schema,
         table,
         descriptor,
@@ -71,6 +103,16 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
             ingest::Mode::Create
         },
     };
+    if args.describe {
+        print!("{}", ingest::describe::describe(&req).await?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut dir = DataDir::open(&args.data.data).with_context(|| {
+        format!(
+            "cannot open the data directory {}",
+            args.data.data.display()
+        )
+    })?;
     let report = ingest::ingest(&mut dir, &req).await?;
     let r = &report.record;
     let position = match &r.position {

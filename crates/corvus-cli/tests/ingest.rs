@@ -357,3 +357,64 @@ fn bad_inputs_stop_with_a_clear_error_and_leave_nothing() {
     ]);
     assert!(text(&out.stderr).contains("must be SCHEMA.TABLE"));
 }
+
+#[test]
+fn describe_drafts_a_descriptor_that_ingests_several_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::write(
+        tmp.path().join("part1.csv"),
+        "id;RAJ2000;DEJ2000;flux\n1;10.5;20.25;-999\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("part2.csv"),
+        "id;RAJ2000;DEJ2000;flux\n2;11.5;21.25;3.5\n",
+    )
+    .unwrap();
+    let pattern = tmp.path().join("part*.csv");
+    // The delimiter and the NULL sentinel come from a hand-written [source].
+    let src = tmp.path().join("source.toml");
+    std::fs::write(&src, "[source]\ndelimiter = \";\"\nnull = [\"-999\"]\n").unwrap();
+    let out = corvus(&[
+        "ingest",
+        pattern.to_str().unwrap(),
+        "--meta",
+        src.to_str().unwrap(),
+        "--describe",
+        "--table",
+        "cat.parts",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let draft = text(&out.stdout);
+    assert!(
+        draft.contains("ra = \"RAJ2000\"") && draft.contains("name = \"flux\""),
+        "{draft}"
+    );
+    // The operator fills in a unit and keeps the [source] settings.
+    let meta = tmp.path().join("parts.toml");
+    let filled = draft.replacen("unit = \"\"\nucd = \"\"\ndescription = \"\"\n\n[[columns]]\nname = \"RAJ2000\"", "unit = \"\"\nucd = \"meta.id;meta.main\"\ndescription = \"Running number\"\n\n[[columns]]\nname = \"RAJ2000\"", 1)
+        + "\n[source]\ndelimiter = \";\"\nnull = [\"-999\"]\n";
+    std::fs::write(&meta, filled).unwrap();
+    let out = corvus(&[
+        "ingest",
+        pattern.to_str().unwrap(),
+        "--meta",
+        meta.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("cat.parts: 2 rows"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        query(&data, "SELECT id, flux FROM cat.parts ORDER BY id"),
+        vec![
+            vec!["1".to_string(), "NULL".to_string()],
+            vec!["2".to_string(), "3.5".to_string()]
+        ]
+    );
+}

@@ -9,6 +9,7 @@
 //! with statistics and a page index into a staging folder, and publishes it
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
 
+pub mod describe;
 pub mod descriptor;
 pub mod fits;
 pub mod text_table;
@@ -16,6 +17,7 @@ pub mod votable;
 
 use adql_planner::{AdqlType, AllowAll, Catalog, ColumnInfo, ColumnMeta, Engine, TableInfo};
 use catalog_store::{DataDir, TableRecord};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
@@ -265,6 +267,41 @@ async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
             if !nulls.is_empty() {
                 options = options.null_regex(Some(format!("^({})$", nulls.join("|"))));
             }
+            // Types from the descriptor, when it gives every column's, win over inference.
+            let declared: Option<Vec<Field>> = d
+                .columns
+                .iter()
+                .map(|c| {
+                    let ty = parse_type(c.ty.as_deref()?)?;
+                    Some(Field::new(&c.name, ty.to_arrow(), true))
+                })
+                .collect();
+            let declared = declared.filter(|f| !f.is_empty()).map(Schema::new);
+            // Otherwise infer each file's schema and merge them: an integer
+            // column in one file and a float in another is a float column.
+            let inferred = match &declared {
+                Some(_) => None,
+                None if paths.len() > 1 => {
+                    let mut merged: Option<Schema> = None;
+                    for p in &paths {
+                        let s = ctx
+                            .read_csv(p.clone(), options.clone())
+                            .await?
+                            .schema()
+                            .as_arrow()
+                            .clone();
+                        merged = Some(match merged {
+                            None => s,
+                            Some(m) => merge_schemas(&m, &s, p)?,
+                        });
+                    }
+                    merged
+                }
+                None => None,
+            };
+            if let Some(schema) = declared.as_ref().or(inferred.as_ref()) {
+                options = options.schema(schema);
+            }
             let df = ctx.read_csv(paths.clone(), options).await?;
             df.into_view()
         }
@@ -312,14 +349,59 @@ async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
         }
         if let Some(spec) = d.columns.iter().find(|s| s.name == c.name) {
             let meta = &mut c.meta;
-            meta.unit = spec.unit.clone().or(meta.unit.take());
-            meta.ucd = spec.ucd.clone().or(meta.ucd.take());
-            meta.utype = spec.utype.clone().or(meta.utype.take());
-            meta.description = spec.description.clone().or(meta.description.take());
+            // An empty string (as in a draft from --describe) says nothing.
+            let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+            meta.unit = given(&spec.unit).or(meta.unit.take());
+            meta.ucd = given(&spec.ucd).or(meta.ucd.take());
+            meta.utype = given(&spec.utype).or(meta.utype.take());
+            meta.description = given(&spec.description).or(meta.description.take());
         }
     }
     engine.register(info, provider)?;
     Ok(())
+}
+
+/// The schema that holds both: same names in the same order; integer and
+/// float columns merge to float, anything else that differs to text.
+fn merge_schemas(a: &Schema, b: &Schema, file: &str) -> Result<Schema> {
+    use datafusion::arrow::datatypes::DataType;
+    if a.fields().len() != b.fields().len() {
+        return Err(Error::Input {
+            file: file.to_string(),
+            message: format!(
+                "{} columns, but the first file has {}",
+                b.fields().len(),
+                a.fields().len()
+            ),
+        });
+    }
+    let fields = a
+        .fields()
+        .iter()
+        .zip(b.fields())
+        .map(|(x, y)| {
+            if x.name() != y.name() {
+                return Err(Error::Input {
+                    file: file.to_string(),
+                    message: format!(
+                        "column '{}' where the first file has '{}'",
+                        y.name(),
+                        x.name()
+                    ),
+                });
+            }
+            let ty = match (x.data_type(), y.data_type()) {
+                (s, t) if s == t => s.clone(),
+                (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+                (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
+                    DataType::Float64
+                }
+                _ => DataType::Utf8,
+            };
+            Ok(Field::new(x.name(), ty, true))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Schema::new(fields))
 }
 
 fn extension_of(path: &str) -> String {
@@ -330,13 +412,15 @@ fn extension_of(path: &str) -> String {
     }
 }
 
+/// Escapes regex metacharacters: only ASCII punctuation may be escaped
+/// (DataFusion panics on a regex that does not compile).
 fn regex_escape(s: &str) -> String {
     s.chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == ' ' {
-                c.to_string()
-            } else {
+            if c.is_ascii_punctuation() {
                 format!("\\{c}")
+            } else {
+                c.to_string()
             }
         })
         .collect()
@@ -408,7 +492,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
                 .and_then(|s| s.publish)
                 .unwrap_or(true);
         if published {
-            items.push(adql_syntax_quote(&c.name));
+            items.push(with_null_values(c, d));
         }
     }
     for x in &d.derived {
@@ -506,6 +590,44 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     })
 }
 
+/// The column as an ADQL expression that turns its NULL sentinels (the
+/// descriptor's `[source] null` and the column's own `null`) into NULL.
+/// DataFusion's CSV reader does not apply them itself; the ASCII readers
+/// already have, and repeating it there is harmless.
+fn with_null_values(c: &ColumnInfo, d: &Descriptor) -> String {
+    let own = d
+        .columns
+        .iter()
+        .find(|s| s.name == c.name)
+        .map(|s| s.null.as_slice())
+        .unwrap_or(&[]);
+    let mut expr = adql_syntax_quote(&c.name);
+    for sentinel in d.source.null.iter().chain(own) {
+        // A literal of the column's own kind, so that NULLIF keeps its type.
+        let literal = if c.ty.is_integer() {
+            match sentinel.trim().parse::<i64>() {
+                Ok(v) => v.to_string(),
+                Err(_) => continue,
+            }
+        } else if c.ty.is_numeric() {
+            match sentinel.trim().parse::<f64>() {
+                Ok(v) => format!("{v:?}"),
+                Err(_) => continue,
+            }
+        } else if c.ty == AdqlType::Varchar {
+            format!("'{}'", sentinel.replace('\'', "''"))
+        } else {
+            continue;
+        };
+        expr = format!("NULLIF({expr}, {literal})");
+    }
+    if expr.starts_with("NULLIF") {
+        format!("{expr} AS {}", adql_syntax_quote(&c.name))
+    } else {
+        expr
+    }
+}
+
 fn adql_syntax_quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -535,4 +657,18 @@ fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_sentinels_become_valid_regexes() {
+        for s in ["-999", "n/a", "é", "(none)", "*", "\\", "1.5e3"] {
+            let r = format!("^({})$", regex_escape(s));
+            let re = regex::Regex::new(&r).unwrap();
+            assert!(re.is_match(s), "{r}");
+        }
+    }
 }
