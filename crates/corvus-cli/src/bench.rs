@@ -59,6 +59,7 @@ pub(crate) async fn ingest(rows: u64) -> anyhow::Result<ExitCode> {
         table: "csv".into(),
         descriptor: Default::default(),
         mode: ingest::Mode::Create,
+        rows_read: None,
     };
     let report = ingest::ingest(&mut dir, &req).await?;
     let rss = peak_rss();

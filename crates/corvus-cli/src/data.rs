@@ -5,8 +5,12 @@ use anyhow::{Context, bail};
 use catalog_store::DataDir;
 use clap::Args;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Where the data directory is.
 #[derive(Args, Clone)]
@@ -92,6 +96,7 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
             "name the table: --table SCHEMA.TABLE (or schema and name in the descriptor's [table])"
         ),
     };
+    let rows_read = Arc::new(AtomicU64::new(0));
     let req = ingest::Request {
         files: expand_globs(args.files)?,
         schema,
@@ -102,6 +107,7 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         } else {
             ingest::Mode::Create
         },
+        rows_read: Some(Arc::clone(&rows_read)),
     };
     if args.describe {
         print!("{}", ingest::describe::describe(&req).await?);
@@ -113,7 +119,10 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
             args.data.data.display()
         )
     })?;
-    let report = ingest::ingest(&mut dir, &req).await?;
+    let reporter = Reporter::start(Arc::clone(&rows_read));
+    let outcome = ingest::ingest(&mut dir, &req).await;
+    reporter.stop();
+    let report = outcome?;
     let r = &report.record;
     let position = match &r.position {
         Some((ra, dec)) => format!("indexed by position ({ra}, {dec})"),
@@ -230,5 +239,64 @@ fn human_size(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Shows ingest progress: a live bar on a terminal (rows, rows/s, elapsed),
+/// a plain log line every five seconds otherwise.
+struct Reporter {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reporter {
+    fn start(rows: Arc<AtomicU64>) -> Reporter {
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            if std::io::stderr().is_terminal() {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {human_pos} rows read, {per_sec}, {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                while !stop.load(Ordering::Relaxed) {
+                    let n = rows.load(Ordering::Relaxed);
+                    bar.set_position(n);
+                    let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                    bar.set_message(format!("{rate:.0} rows/s"));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            } else {
+                let mut last = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if last.elapsed() >= Duration::from_secs(5) {
+                        last = Instant::now();
+                        let n = rows.load(Ordering::Relaxed);
+                        let secs = started.elapsed().as_secs_f64();
+                        eprintln!(
+                            "ingest: {n} rows read in {secs:.0} s ({:.0} rows/s)",
+                            n as f64 / secs
+                        );
+                    }
+                }
+            }
+        });
+        Reporter {
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

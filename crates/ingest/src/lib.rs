@@ -12,6 +12,7 @@
 pub mod describe;
 pub mod descriptor;
 pub mod fits;
+mod progress;
 pub mod text_table;
 pub mod votable;
 
@@ -93,6 +94,8 @@ pub struct Request {
     pub descriptor: Descriptor,
     /// Create or replace.
     pub mode: Mode,
+    /// Counts the rows read so far, for a progress display.
+    pub rows_read: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// What an ingest did.
@@ -525,6 +528,21 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         }
     }
     let position = main_position(d, &columns);
+    // Rows are counted as they leave the reader, before the sort.
+    let counted = match &req.rows_read {
+        Some(rows) => {
+            engine
+                .context()
+                .register_udf(progress::counter(Arc::clone(rows)));
+            let first = sql_quote(&columns[0].name);
+            format!(
+                "(SELECT * FROM ({}) AS c WHERE {}(c.{first}))",
+                translation.sql,
+                progress::NAME
+            )
+        }
+        None => format!("({})", translation.sql),
+    };
     let sql = match &position {
         Some((ra, dec)) => {
             if !columns.iter().any(|c| &c.name == ra) || !columns.iter().any(|c| &c.name == dec) {
@@ -533,13 +551,12 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
                 )));
             }
             format!(
-                "SELECT t.*, ivo_healpix_index({HEALPIX_ORDER}, t.{}, t.{}) AS \"{HEALPIX_COLUMN}\" FROM ({}) AS t ORDER BY \"{HEALPIX_COLUMN}\"",
+                "SELECT t.*, ivo_healpix_index({HEALPIX_ORDER}, t.{}, t.{}) AS \"{HEALPIX_COLUMN}\" FROM {counted} AS t ORDER BY \"{HEALPIX_COLUMN}\"",
                 sql_quote(ra),
                 sql_quote(dec),
-                translation.sql
             )
         }
-        None => translation.sql.clone(),
+        None => format!("SELECT * FROM {counted} AS t"),
     };
     let df: DataFrame = engine.context().sql(&sql).await?;
     let staging = dir.staging_folder()?;
