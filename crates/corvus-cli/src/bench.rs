@@ -60,6 +60,7 @@ pub(crate) async fn ingest(rows: u64) -> anyhow::Result<ExitCode> {
         descriptor: Default::default(),
         mode: ingest::Mode::Create,
         rows_read: None,
+        skip_bad_rows: 0,
     };
     let report = ingest::ingest(&mut dir, &req).await?;
     let rss = peak_rss();

@@ -40,8 +40,14 @@ pub(crate) struct IngestArgs {
     #[arg(long, value_name = "FILE")]
     meta: Option<PathBuf>,
     /// Replace the table if it exists.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "append")]
     replace: bool,
+    /// Add the rows to an existing table with the same columns.
+    #[arg(long)]
+    append: bool,
+    /// Skip up to N malformed rows of an ASCII table, listing them, instead of stopping.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    skip_bad_rows: usize,
     #[command(flatten)]
     data: DataArg,
 }
@@ -104,10 +110,13 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         descriptor,
         mode: if args.replace {
             ingest::Mode::Replace
+        } else if args.append {
+            ingest::Mode::Append
         } else {
             ingest::Mode::Create
         },
         rows_read: Some(Arc::clone(&rows_read)),
+        skip_bad_rows: args.skip_bad_rows,
     };
     if args.describe {
         print!("{}", ingest::describe::describe(&req).await?);
@@ -123,6 +132,15 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let outcome = ingest::ingest(&mut dir, &req).await;
     reporter.stop();
     let report = outcome?;
+    if !report.skipped.is_empty() {
+        eprintln!("skipped {} bad rows:", report.skipped.len());
+        for s in report.skipped.iter().take(20) {
+            eprintln!("  {s}");
+        }
+        if report.skipped.len() > 20 {
+            eprintln!("  ... and {} more", report.skipped.len() - 20);
+        }
+    }
     let r = &report.record;
     let position = match &r.position {
         Some((ra, dec)) => format!("indexed by position ({ra}, {dec})"),

@@ -418,3 +418,140 @@ fn describe_drafts_a_descriptor_that_ingests_several_files() {
         ]
     );
 }
+
+#[test]
+fn append_adds_rows_and_keeps_sky_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let a = tmp.path().join("a.csv");
+    let b = tmp.path().join("b.csv");
+    std::fs::write(&a, "id,ra,dec\n1,10,20\n2,200,-30\n").unwrap();
+    std::fs::write(&b, "id,ra,dec\n3,10.001,20.001\n").unwrap();
+    assert!(
+        corvus(&["ingest", a.to_str().unwrap(), "--table", "s.t", "--data", d])
+            .status
+            .success()
+    );
+    let out = corvus(&[
+        "ingest",
+        b.to_str().unwrap(),
+        "--table",
+        "s.t",
+        "--append",
+        "--data",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("s.t: 3 rows"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rows = query(
+        &data,
+        "SELECT id FROM s.t WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 0.1)) ORDER BY id",
+    );
+    assert_eq!(rows, vec![vec!["1".to_string()], vec!["3".to_string()]]);
+    // Different columns are refused, and the table stays as it was.
+    let c = tmp.path().join("c.csv");
+    std::fs::write(&c, "id,ra,dec,extra\n4,1,2,3\n").unwrap();
+    let out = corvus(&[
+        "ingest",
+        c.to_str().unwrap(),
+        "--table",
+        "s.t",
+        "--append",
+        "--data",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "the new rows have the columns (id, ra, dec, extra) but the table has (id, ra, dec)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        query(&data, "SELECT COUNT(*) FROM s.t"),
+        vec![vec!["3".to_string()]]
+    );
+    // Appending to a missing table says so.
+    let out = corvus(&[
+        "ingest",
+        c.to_str().unwrap(),
+        "--table",
+        "s.none",
+        "--append",
+        "--data",
+        d,
+    ]);
+    assert!(
+        text(&out.stderr).contains("no table s.none to append to"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn skip_bad_rows_skips_and_reports_up_to_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let dat = tmp.path().join("t.dat");
+    std::fs::write(&dat, "1 10.0 20.0\nx 11.0 21.0\n3 12.0 oops\n4 13.0 23.0\n").unwrap();
+    let meta = tmp.path().join("t.toml");
+    std::fs::write(
+        &meta,
+        "[source]\nformat = \"whitespace\"\n[[columns]]\nname = \"id\"\ntype = \"integer\"\n[[columns]]\nname = \"ra\"\ntype = \"double\"\n[[columns]]\nname = \"dec\"\ntype = \"double\"\n",
+    )
+    .unwrap();
+    let m = meta.to_str().unwrap();
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--meta",
+        m,
+        "--table",
+        "s.t",
+        "--skip-bad-rows",
+        "1",
+        "--data",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("more than 1 bad rows; this one: "),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("line 3: column dec: value 'oops' is not a number"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--meta",
+        m,
+        "--table",
+        "s.t",
+        "--skip-bad-rows",
+        "2",
+        "--data",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("skipped 2 bad rows:")
+            && err.contains("line 2: column id: value 'x' is not a 32-bit integer"),
+        "{err}"
+    );
+    assert_eq!(
+        query(&data, "SELECT id FROM s.t ORDER BY id"),
+        vec![vec!["1".to_string()], vec!["4".to_string()]]
+    );
+}

@@ -25,7 +25,7 @@ fn quoted(s: &str) -> String {
 /// fields for what it cannot.
 pub async fn describe(req: &Request) -> Result<String> {
     let mut engine = Engine::new();
-    register_input(&mut engine, req).await?;
+    register_input(&mut engine, req, &Default::default()).await?;
     let columns: Vec<ColumnInfo> = engine.catalog().tables()[0].columns.clone();
     let position = main_position(&req.descriptor, &columns);
     let mut out = String::new();

@@ -79,6 +79,9 @@ pub enum Mode {
     Create,
     /// Replace it whole.
     Replace,
+    /// Add the rows to it (the columns must match); the table is rewritten
+    /// in sky order and swapped in whole, like a replace.
+    Append,
 }
 
 /// One ingest.
@@ -96,6 +99,8 @@ pub struct Request {
     pub mode: Mode,
     /// Counts the rows read so far, for a progress display.
     pub rows_read: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Bad rows of an ASCII table to skip (reported) before one stops the ingest.
+    pub skip_bad_rows: usize,
 }
 
 /// What an ingest did.
@@ -105,6 +110,8 @@ pub struct Report {
     pub record: TableRecord,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Rows skipped as bad: "file: line N: what was wrong".
+    pub skipped: Vec<String>,
 }
 
 /// Rows per Parquet row group: small enough that a cone search reads little.
@@ -186,7 +193,11 @@ fn delimiter(req: &Request) -> Result<Option<u8>> {
 }
 
 /// Reads the input as a DataFrame named `ingest.raw`, registered on `engine`.
-async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
+async fn register_input(
+    engine: &mut Engine,
+    req: &Request,
+    skipped: &Arc<std::sync::Mutex<Vec<String>>>,
+) -> Result<()> {
     let ctx = engine.context().clone();
     let paths: Vec<String> = req
         .files
@@ -204,7 +215,13 @@ async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
     let d = &req.descriptor;
     // Metadata the input carries itself (VOTable FIELDs); the descriptor wins.
     let mut vo_metadata: Vec<ColumnInfo> = Vec::new();
-    let provider: Arc<dyn datafusion::catalog::TableProvider> = match format_of(req)? {
+    let format = format_of(req)?;
+    if req.skip_bad_rows > 0 && !matches!(format, Format::FixedWidth | Format::Whitespace) {
+        return Err(Error::Request(
+            "--skip-bad-rows works on ASCII tables; in CSV, FITS, VOTable and Parquet input the first bad value stops the ingest".into(),
+        ));
+    }
+    let provider: Arc<dyn datafusion::catalog::TableProvider> = match format {
         Format::FixedWidth | Format::Whitespace => {
             let fixed = format_of(req)? == Format::FixedWidth;
             if d.columns.is_empty() {
@@ -246,6 +263,8 @@ async fn register_input(engine: &mut Engine, req: &Request) -> Result<()> {
                 layout,
                 columns,
                 batch_rows: 8192,
+                skip_bad_rows: req.skip_bad_rows,
+                skipped: Arc::clone(&skipped),
             };
             let part = Arc::new(TextPartition::new(table));
             Arc::new(StreamingTable::try_new(
@@ -479,13 +498,26 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             catalog_store::Error::TableExists(format!("{}.{}", req.schema, req.table)).into(),
         );
     }
+    let existing = match req.mode {
+        Mode::Append => Some(dir.record(&req.schema, &req.table)?.ok_or_else(|| {
+            Error::Request(format!(
+                "no table {}.{} to append to (leave out --append to create it)",
+                req.schema, req.table
+            ))
+        })?),
+        _ => None,
+    };
     let mut engine = Engine::with_memory_limit(INGEST_MEMORY)?;
-    register_input(&mut engine, req).await?;
+    let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
+    register_input(&mut engine, req, &skipped).await?;
 
     // The published columns and derived ones, as one ADQL query over ingest.raw.
     let d = &req.descriptor;
     let raw = engine.catalog().tables()[0].clone();
     let mut items = Vec::new();
+    // Coordinates are angles: a position column whose sample held only whole
+    // numbers is still published as double precision.
+    let raw_position = main_position(d, &raw.columns);
     for c in &raw.columns {
         // A stored HEALPix index (re-ingesting Corvus's own Parquet) is recomputed.
         let published = c.name != HEALPIX_COLUMN
@@ -494,7 +526,16 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
                 .find(|s| s.name == c.name)
                 .and_then(|s| s.publish)
                 .unwrap_or(true);
-        if published {
+        let is_position = raw_position
+            .as_ref()
+            .is_some_and(|(ra, dec)| &c.name == ra || &c.name == dec);
+        if published && is_position && c.ty.is_integer() {
+            items.push(format!(
+                "CAST({} AS DOUBLE PRECISION) AS {}",
+                adql_syntax_quote(&c.name),
+                adql_syntax_quote(&c.name)
+            ));
+        } else if published {
             items.push(with_null_values(c, d));
         }
     }
@@ -527,7 +568,32 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             };
         }
     }
-    let position = main_position(d, &columns);
+    let mut position = main_position(d, &columns);
+    let mut appended = String::new();
+    if let Some(old) = &existing {
+        check_same_columns(&old.info.columns, &columns)?;
+        // The table keeps its own metadata and position.
+        columns = old.info.columns.clone();
+        position = old.position.clone();
+        let df = engine
+            .context()
+            .read_parquet(
+                old.directory.to_string_lossy().as_ref(),
+                ParquetReadOptions::default(),
+            )
+            .await?;
+        let info = TableInfo {
+            schema: "ingest".into(),
+            name: "existing".into(),
+            columns: columns.clone(),
+        };
+        engine.register(info, df.into_view())?;
+        let list: Vec<String> = columns.iter().map(|c| sql_quote(&c.name)).collect();
+        appended = format!(
+            " UNION ALL SELECT {} FROM \"ingest\".\"existing\"",
+            list.join(", ")
+        );
+    }
     // Rows are counted as they leave the reader, before the sort.
     let counted = match &req.rows_read {
         Some(rows) => {
@@ -536,12 +602,12 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
                 .register_udf(progress::counter(Arc::clone(rows)));
             let first = sql_quote(&columns[0].name);
             format!(
-                "(SELECT * FROM ({}) AS c WHERE {}(c.{first}))",
+                "(SELECT * FROM ({}) AS c WHERE {}(c.{first}){appended})",
                 translation.sql,
                 progress::NAME
             )
         }
-        None => format!("({})", translation.sql),
+        None => format!("(SELECT * FROM ({}) AS c{appended})", translation.sql),
     };
     let sql = match &position {
         Some((ra, dec)) => {
@@ -594,17 +660,49 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         size_bytes,
         directory: PathBuf::new(),
     };
-    let record = match dir.publish(&staging, record, req.mode == Mode::Replace) {
+    let record = match dir.publish(&staging, record, req.mode != Mode::Create) {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(e.into());
         }
     };
+    let skipped = skipped.lock().map(|s| s.clone()).unwrap_or_default();
     Ok(Report {
         record,
         seconds: started.elapsed().as_secs_f64(),
+        skipped,
     })
+}
+
+/// Appended rows must have the table's columns, in its order, of its types.
+fn check_same_columns(table: &[ColumnInfo], new: &[ColumnInfo]) -> Result<()> {
+    let names = |cols: &[ColumnInfo]| {
+        cols.iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if table.len() != new.len() || table.iter().zip(new).any(|(a, b)| a.name != b.name) {
+        return Err(Error::Request(format!(
+            "the new rows have the columns ({}) but the table has ({})",
+            names(new),
+            names(table)
+        )));
+    }
+    for (a, b) in table.iter().zip(new) {
+        let both_numeric_alike =
+            a.ty.is_numeric() && b.ty.is_numeric() && a.ty.is_integer() == b.ty.is_integer();
+        if a.ty != b.ty && !both_numeric_alike {
+            return Err(Error::Request(format!(
+                "column {} is {} in the new rows but {} in the table",
+                a.name,
+                b.ty.describe(),
+                a.ty.describe()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The column as an ADQL expression that turns its NULL sentinels (the

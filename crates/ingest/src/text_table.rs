@@ -53,6 +53,10 @@ pub struct TextTable {
     pub columns: Vec<TextColumn>,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// Bad lines to skip (with a report) before a bad line stops the read.
+    pub skip_bad_rows: usize,
+    /// The lines skipped so far: "file: line N: what was wrong".
+    pub skipped: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl TextTable {
@@ -101,9 +105,25 @@ impl TextTable {
                 if line.trim().is_empty() {
                     continue;
                 }
-                batch.push_line(&line).map_err(|m| {
-                    DataFusionError::Execution(format!("{}: line {}: {m}", file.display(), i + 1))
-                })?;
+                if let Err(m) = batch.push_line(&line) {
+                    let message = format!("{}: line {}: {m}", file.display(), i + 1);
+                    let mut skipped = self
+                        .skipped
+                        .lock()
+                        .map_err(|_| DataFusionError::Execution("skip list poisoned".into()))?;
+                    if skipped.len() >= self.skip_bad_rows {
+                        return Err(DataFusionError::Execution(if self.skip_bad_rows == 0 {
+                            message
+                        } else {
+                            format!(
+                                "more than {} bad rows; this one: {message}",
+                                self.skip_bad_rows
+                            )
+                        }));
+                    }
+                    skipped.push(message);
+                    continue;
+                }
                 if batch.rows == self.batch_rows {
                     sink(batch.finish()?)?;
                     batch = BatchBuilder::new(self);
@@ -170,6 +190,18 @@ impl<'a> BatchBuilder<'a> {
                 f
             }
         };
+        // When bad rows may be skipped, check the whole line before appending
+        // any of it, so that a skipped line leaves no partial row behind.
+        if self.table.skip_bad_rows > 0 {
+            for (value, col) in fields.iter().zip(&self.table.columns) {
+                let null = value.is_empty() || col.nulls.iter().any(|n| n == value);
+                if !null {
+                    check(col, value).map_err(|expected| {
+                        format!("column {}: value '{value}' is not {expected}", col.name)
+                    })?;
+                }
+            }
+        }
         for ((value, col), builder) in fields
             .iter()
             .zip(&self.table.columns)
@@ -188,6 +220,26 @@ impl<'a> BatchBuilder<'a> {
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish()).collect();
         Ok(RecordBatch::try_new(self.table.schema(), arrays)?)
     }
+}
+
+/// Checks that a non-NULL value parses as the column's type.
+fn check(col: &TextColumn, v: &str) -> Result<(), &'static str> {
+    let (ok, expected) = match col.ty {
+        AdqlType::SmallInt => (v.parse::<i16>().is_ok(), "a 16-bit integer"),
+        AdqlType::Integer => (v.parse::<i32>().is_ok(), "a 32-bit integer"),
+        AdqlType::BigInt => (v.parse::<i64>().is_ok(), "a 64-bit integer"),
+        AdqlType::Real => (v.parse::<f32>().is_ok(), "a number"),
+        AdqlType::Double => (v.parse::<f64>().is_ok(), "a number"),
+        AdqlType::Boolean => (
+            matches!(
+                v.to_ascii_lowercase().as_str(),
+                "t" | "true" | "1" | "y" | "yes" | "f" | "false" | "0" | "n" | "no"
+            ),
+            "a boolean (true/false)",
+        ),
+        _ => (true, ""),
+    };
+    if ok { Ok(()) } else { Err(expected) }
 }
 
 /// Appends one value; on failure returns what was expected.
@@ -314,6 +366,8 @@ mod tests {
                 })
                 .collect(),
             batch_rows: 2,
+            skip_bad_rows: 0,
+            skipped: Default::default(),
         }
     }
 
