@@ -264,7 +264,7 @@ async fn register_input(
                 columns,
                 batch_rows: 8192,
                 skip_bad_rows: req.skip_bad_rows,
-                skipped: Arc::clone(&skipped),
+                skipped: Arc::clone(skipped),
             };
             let part = Arc::new(TextPartition::new(table));
             Arc::new(StreamingTable::try_new(
