@@ -36,7 +36,8 @@ pub(crate) struct IngestArgs {
     /// Print a draft descriptor inferred from the data instead of ingesting.
     #[arg(long)]
     describe: bool,
-    /// Table descriptor (TOML): types, units, UCDs, derived columns.
+    /// Table descriptor: TOML (types, units, UCDs, derived columns), or a
+    /// CDS/VizieR ReadMe with a byte-by-byte description of the file.
     #[arg(long, value_name = "FILE")]
     meta: Option<PathBuf>,
     /// Replace the table if it exists.
@@ -86,7 +87,14 @@ fn split_table(name: &str) -> anyhow::Result<(String, String)> {
 
 pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let descriptor = match &args.meta {
-        Some(p) => ingest::descriptor::Descriptor::load(p)?,
+        Some(p) => {
+            let first = args
+                .files
+                .first()
+                .and_then(|f| f.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+            ingest::descriptor::Descriptor::load_for(p, first.as_deref().unwrap_or(""))?
+        }
         None => Default::default(),
     };
     // --table, else the descriptor's [table] schema and name.

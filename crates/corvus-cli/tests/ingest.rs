@@ -555,3 +555,65 @@ fn skip_bad_rows_skips_and_reports_up_to_the_limit() {
         vec![vec!["1".to_string()], vec!["4".to_string()]]
     );
 }
+
+#[test]
+fn a_vizier_readme_describes_a_fixed_width_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let readme = tmp.path().join("ReadMe");
+    std::fs::write(
+        &readme,
+        "Byte-by-byte Description of file: stars.dat\n\
+         --------------------------------------------------------------------------------\n\
+            Bytes Format Units   Label     Explanations\n\
+         --------------------------------------------------------------------------------\n\
+            1-  4  I4    ---     Seq       Sequential number\n\
+            6- 14  F9.5  deg     RAdeg     Right ascension (J2000)\n\
+           16- 24  F9.5  deg     DEdeg     Declination (J2000)\n\
+           26- 30  F5.2  mag     Vmag      ? V magnitude\n\
+         --------------------------------------------------------------------------------\n",
+    )
+    .unwrap();
+    let dat = tmp.path().join("stars.dat");
+    std::fs::write(
+        &dat,
+        "   1  10.50000 -20.25000 12.50\n   2 200.00000  45.00000      \n",
+    )
+    .unwrap();
+    let out = corvus(&[
+        "ingest",
+        dat.to_str().unwrap(),
+        "--meta",
+        readme.to_str().unwrap(),
+        "--table",
+        "viz.stars",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("indexed by position (radeg, dedeg)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        query(&data, "SELECT seq, vmag FROM viz.stars ORDER BY seq"),
+        vec![
+            vec!["1".to_string(), "12.5".to_string()],
+            vec!["2".to_string(), "NULL".to_string()]
+        ]
+    );
+    let out = corvus(&[
+        "adql",
+        "check",
+        "--columns",
+        "--catalog",
+        data.to_str().unwrap(),
+        "SELECT vmag FROM viz.stars",
+    ]);
+    assert!(
+        text(&out.stdout).contains("vmag\tDouble\tmag"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -82,7 +82,7 @@ pub struct SourceSection {
 }
 
 /// `[[columns]]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// Name in the published table.
@@ -124,13 +124,33 @@ pub struct DerivedSpec {
 }
 
 impl Descriptor {
-    /// Reads and checks a descriptor file.
+    /// Reads and checks a descriptor file: TOML, or a CDS/VizieR ReadMe whose
+    /// byte-by-byte description of `data_file` is taken.
+    pub fn load_for(path: &Path, data_file: &str) -> Result<Descriptor, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
+            file: path.display().to_string(),
+            message: format!("cannot read the descriptor: {e}"),
+        })?;
+        if text.contains("Byte-by-byte Description of file:") {
+            return from_readme(&text, data_file).map_err(|message| Error::Input {
+                file: path.display().to_string(),
+                message,
+            });
+        }
+        Self::parse(&text, path)
+    }
+
+    /// Reads and checks a TOML descriptor file.
     pub fn load(path: &Path) -> Result<Descriptor, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
             file: path.display().to_string(),
             message: format!("cannot read the descriptor: {e}"),
         })?;
-        let d: Descriptor = toml::from_str(&text).map_err(|e| Error::Input {
+        Self::parse(&text, path)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Descriptor, Error> {
+        let d: Descriptor = toml::from_str(text).map_err(|e| Error::Input {
             file: path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -191,5 +211,181 @@ mod tests {
     fn unknown_keys_are_refused() {
         let e = toml::from_str::<Descriptor>("[table]\nnmae = 'x'\n").unwrap_err();
         assert!(e.to_string().contains("nmae"), "{e}");
+    }
+}
+
+/// Reads the "Byte-by-byte Description" of a CDS/VizieR ReadMe: the section
+/// for `data_file` (by name, `.gz` ignored), else the first one. Labels become
+/// column names (lower case, `-` and other signs as `_`), formats types
+/// (`I` integer, `F`/`E`/`D` double, `A` text), units and explanations are
+/// kept ("---" means no unit).
+pub fn from_readme(text: &str, data_file: &str) -> Result<Descriptor, String> {
+    let wanted = data_file.trim_end_matches(".gz");
+    let mut sections: Vec<(String, Vec<ColumnSpec>)> = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line
+            .trim_start()
+            .strip_prefix("Byte-by-byte Description of file:")
+        else {
+            continue;
+        };
+        let file = rest.split_whitespace().next().unwrap_or("").to_string();
+        // Skip to the second rule: the first closes the title, the second the column heads.
+        let mut rules = 0;
+        for l in lines.by_ref() {
+            if l.trim_start().starts_with("----") {
+                rules += 1;
+                if rules == 2 {
+                    break;
+                }
+            }
+        }
+        let mut cols: Vec<ColumnSpec> = Vec::new();
+        for l in lines.by_ref() {
+            if l.trim_start().starts_with("----") || l.trim().is_empty() {
+                break;
+            }
+            match readme_column(l) {
+                Some(c) => cols.push(c),
+                // A wrapped explanation continues the previous column's.
+                None => {
+                    if let Some(prev) = cols.last_mut() {
+                        let more = l.trim();
+                        let d = prev.description.get_or_insert_with(String::new);
+                        d.push(' ');
+                        d.push_str(more);
+                    }
+                }
+            }
+        }
+        sections.push((file, cols));
+    }
+    let base = |f: &str| {
+        f.rsplit('/')
+            .next()
+            .unwrap_or(f)
+            .trim_end_matches(".gz")
+            .to_string()
+    };
+    let chosen = sections
+        .iter()
+        .find(|(f, _)| base(f) == base(wanted))
+        .or_else(|| sections.first())
+        .ok_or("no \"Byte-by-byte Description of file:\" section in this ReadMe")?;
+    if chosen.1.is_empty() {
+        return Err(format!(
+            "the byte-by-byte description of {} lists no columns",
+            chosen.0
+        ));
+    }
+    Ok(Descriptor {
+        source: SourceSection {
+            format: Some("fixed-width".into()),
+            ..Default::default()
+        },
+        columns: chosen.1.clone(),
+        ..Default::default()
+    })
+}
+
+/// One row of a byte-by-byte description: `  1-  6  I6  ---  HIP  Explanation`.
+fn readme_column(line: &str) -> Option<ColumnSpec> {
+    let t = line.trim_start();
+    // Bytes: "1-  6" or a single "12".
+    let digits_end = t.find(|c: char| !c.is_ascii_digit())?;
+    let first: usize = t[..digits_end].parse().ok()?;
+    let mut rest = t[digits_end..].trim_start();
+    let last = if let Some(r) = rest.strip_prefix('-') {
+        let r = r.trim_start();
+        let end = r.find(|c: char| !c.is_ascii_digit())?;
+        let last: usize = r[..end].parse().ok()?;
+        rest = &r[end..];
+        last
+    } else {
+        first
+    };
+    let mut words = rest.split_whitespace();
+    let format = words.next()?;
+    let kind = format.chars().next()?;
+    let width: usize = format[1..].split('.').next()?.parse().ok()?;
+    let ty = match kind {
+        'I' if width <= 4 => "smallint",
+        'I' if width <= 9 => "integer",
+        'I' => "bigint",
+        'F' | 'E' | 'D' => "double",
+        'A' => "text",
+        _ => return None,
+    };
+    let unit = words.next()?;
+    let label = words.next()?;
+    let explanation: Vec<&str> = words.collect();
+    let name: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Some(ColumnSpec {
+        name,
+        bytes: Some(format!("{first}-{last}")),
+        ty: Some(ty.into()),
+        unit: (unit != "---").then(|| unit.to_string()),
+        ucd: None,
+        utype: None,
+        description: (!explanation.is_empty()).then(|| explanation.join(" ")),
+        null: Vec::new(),
+        publish: None,
+    })
+}
+
+#[cfg(test)]
+mod readme_tests {
+    use super::*;
+
+    const README: &str = "\
+Byte-by-byte Description of file: other.dat
+--------------------------------------------------------------------------------
+   Bytes Format Units   Label     Explanations
+--------------------------------------------------------------------------------
+   1-  3  I3    ---     N         Number
+--------------------------------------------------------------------------------
+
+Byte-by-byte Description of file: hip2.dat
+--------------------------------------------------------------------------------
+   Bytes Format Units   Label     Explanations
+--------------------------------------------------------------------------------
+   1-  6  I6    ---     HIP       Hipparcos identifier
+  16- 28  F13.10 rad    RArad     Right Ascension in ICRS, Ep=1991.25,
+                                  in radians
+      12  I1    ---     So        [0,5] Solution type old reduction
+ 153-158  F6.3  mag     B-V       Colour index
+--------------------------------------------------------------------------------
+";
+
+    #[test]
+    fn byte_by_byte_description_of_the_named_file() {
+        let d = from_readme(README, "hip2.dat.gz").unwrap();
+        let names: Vec<&str> = d.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["hip", "rarad", "so", "b_v"]);
+        assert_eq!(d.columns[0].bytes.as_deref(), Some("1-6"));
+        assert_eq!(d.columns[0].ty.as_deref(), Some("integer"));
+        assert_eq!(d.columns[0].unit, None);
+        assert_eq!(d.columns[1].unit.as_deref(), Some("rad"));
+        assert_eq!(
+            d.columns[1].description.as_deref(),
+            Some("Right Ascension in ICRS, Ep=1991.25, in radians")
+        );
+        assert_eq!(d.columns[2].bytes.as_deref(), Some("12-12"));
+        assert_eq!(d.columns[2].ty.as_deref(), Some("smallint"));
+    }
+
+    #[test]
+    fn a_readme_without_the_section_is_refused() {
+        assert!(from_readme("nothing here", "x.dat").is_err());
     }
 }

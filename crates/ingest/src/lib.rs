@@ -475,6 +475,8 @@ fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<(String, Stri
         ("ra_deg", "dec_deg"),
         ("raj2000", "dej2000"),
         ("ra_icrs", "de_icrs"),
+        ("radeg", "dedeg"),
+        ("_ra", "_de"),
         ("alpha", "delta"),
         ("ra", "de"),
     ];
