@@ -222,8 +222,18 @@ pub(crate) async fn engine_for(dir: &DataDir) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
-pub(crate) async fn query(adql: &str, data: DataArg) -> anyhow::Result<ExitCode> {
-    let dir = DataDir::open(&data.data)?;
+pub(crate) async fn query(adql: &str, demo: bool, data: DataArg) -> anyhow::Result<ExitCode> {
+    // The demo lives in a throw-away directory, removed when the query is done.
+    let demo_dir = if demo {
+        let tmp = std::env::temp_dir().join(format!("corvus-demo-{}", std::process::id()));
+        let mut dir = DataDir::open(&tmp).context("cannot create the demo data directory")?;
+        ingest::demo::ingest_demo(&mut dir).await?;
+        Some(TempDir(tmp))
+    } else {
+        None
+    };
+    let root = demo_dir.as_ref().map_or(data.data.clone(), |t| t.0.clone());
+    let dir = DataDir::open(&root)?;
     let engine = engine_for(&dir).await?;
     let t = match engine.translate(adql, &AllowAll) {
         Ok(t) => t,
@@ -324,5 +334,14 @@ impl Reporter {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

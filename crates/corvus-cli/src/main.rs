@@ -44,6 +44,9 @@ enum Command {
     Query {
         /// The ADQL query.
         query: String,
+        /// Query the bundled demo catalog (Hipparcos, as hip.main) in a throw-away data directory.
+        #[arg(long)]
+        demo: bool,
         #[command(flatten)]
         data: data::DataArg,
     },
@@ -73,7 +76,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => runtime.block_on(data::ingest(args)),
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
-        Command::Query { query, data } => runtime.block_on(data::query(&query, data)),
+        Command::Query { query, demo, data } => runtime.block_on(data::query(&query, demo, data)),
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
     };
     match outcome {

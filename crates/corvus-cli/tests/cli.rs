@@ -195,3 +195,17 @@ fn missing_catalog_directory_is_one_readable_line() {
         "{err}"
     );
 }
+
+#[test]
+fn query_demo_answers_on_the_bundled_hipparcos_catalog() {
+    let out = corvus(
+        &[
+            "query",
+            "--demo",
+            "SELECT hip, hpmag FROM hip.main WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(279.2347, 38.7837, 0.01))",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hip\thpmag\n91262\t0.0868\n");
+}

@@ -9,6 +9,7 @@
 //! with statistics and a page index into a staging folder, and publishes it
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
 
+pub mod demo;
 pub mod describe;
 pub mod descriptor;
 pub mod fits;
