@@ -37,9 +37,12 @@ impl Typed {
     }
 }
 
-/// Serialises a string as a SQL literal.
+/// Serialises a string as a SQL literal (the same quoting as ADQL's).
 pub(crate) fn string_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    let mut out = String::with_capacity(s.len() + 2);
+    // Writing to a String cannot fail.
+    let _ = adql_syntax::write_string_literal(&mut out, s);
+    out
 }
 
 impl Translator<'_> {

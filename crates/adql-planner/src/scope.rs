@@ -171,6 +171,15 @@ impl Scope {
         }
     }
 
+    /// The relations' names for messages: "hip.main, s".
+    pub(crate) fn relation_names(&self) -> String {
+        self.relations
+            .iter()
+            .map(Relation::display)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Every column name in scope, for "did you mean" suggestions.
     pub(crate) fn column_names(&self) -> Vec<String> {
         self.relations

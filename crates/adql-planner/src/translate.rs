@@ -522,15 +522,7 @@ impl<'a> Translator<'a> {
             return Err(self.error(
                 span,
                 format!("no table '{q}' in FROM"),
-                Some(format!(
-                    "tables in FROM: {}",
-                    scope
-                        .relations
-                        .iter()
-                        .map(Relation::display)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                Some(format!("tables in FROM: {}", scope.relation_names())),
             ));
         }
         Ok(out)
@@ -900,15 +892,7 @@ impl<'a> Translator<'a> {
                     r.display()
                 ))
             } else {
-                Some(format!(
-                    "tables in FROM: {}",
-                    scope
-                        .relations
-                        .iter()
-                        .map(Relation::display)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+                Some(format!("tables in FROM: {}", scope.relation_names()))
             };
             return Err(self.error(span, format!("no table '{q}' in FROM"), hint));
         }
@@ -921,12 +905,7 @@ impl<'a> Translator<'a> {
             suggest(&name.name, names.iter().map(String::as_str))
                 .map(|s| format!("did you mean '{s}'?"))
         });
-        let tables = scope
-            .relations
-            .iter()
-            .map(Relation::display)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let tables = scope.relation_names();
         Err(self.error(span, format!("no column '{}' in {tables}", name.name), hint))
     }
 }

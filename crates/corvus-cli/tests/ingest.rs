@@ -34,6 +34,12 @@ fn query(data: &Path, adql: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A descriptor for whitespace-separated `id ra dec` lines.
+const WHITESPACE_ID_RA_DEC: &str = "[source]\nformat = \"whitespace\"\n\
+    [[columns]]\nname = \"id\"\ntype = \"integer\"\n\
+    [[columns]]\nname = \"ra\"\ntype = \"double\"\n\
+    [[columns]]\nname = \"dec\"\ntype = \"double\"\n";
+
 fn parquet_files(data: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![data.join("tables")];
@@ -258,11 +264,7 @@ fn bad_inputs_stop_with_a_clear_error_and_leave_nothing() {
     let dat = tmp.path().join("t.dat");
     std::fs::write(&dat, "1 10.0 20.0\n2.5 11.0 21.0\n").unwrap();
     let meta = tmp.path().join("t.toml");
-    std::fs::write(
-        &meta,
-        "[source]\nformat = \"whitespace\"\n[[columns]]\nname = \"id\"\ntype = \"integer\"\n[[columns]]\nname = \"ra\"\ntype = \"double\"\n[[columns]]\nname = \"dec\"\ntype = \"double\"\n",
-    )
-    .unwrap();
+    std::fs::write(&meta, WHITESPACE_ID_RA_DEC).unwrap();
     let out = corvus(&[
         "ingest",
         dat.to_str().unwrap(),
@@ -502,11 +504,7 @@ fn skip_bad_rows_skips_and_reports_up_to_the_limit() {
     let dat = tmp.path().join("t.dat");
     std::fs::write(&dat, "1 10.0 20.0\nx 11.0 21.0\n3 12.0 oops\n4 13.0 23.0\n").unwrap();
     let meta = tmp.path().join("t.toml");
-    std::fs::write(
-        &meta,
-        "[source]\nformat = \"whitespace\"\n[[columns]]\nname = \"id\"\ntype = \"integer\"\n[[columns]]\nname = \"ra\"\ntype = \"double\"\n[[columns]]\nname = \"dec\"\ntype = \"double\"\n",
-    )
-    .unwrap();
+    std::fs::write(&meta, WHITESPACE_ID_RA_DEC).unwrap();
     let m = meta.to_str().unwrap();
     let out = corvus(&[
         "ingest",

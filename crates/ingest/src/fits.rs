@@ -404,32 +404,3 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) {
         }
     }
 }
-
-/// The table as a DataFusion stream source.
-#[derive(Debug)]
-pub struct FitsPartition {
-    table: FitsTable,
-    schema: SchemaRef,
-}
-
-impl FitsPartition {
-    /// Wraps a FITS table.
-    pub fn new(table: FitsTable) -> Self {
-        let schema = table.schema();
-        FitsPartition { table, schema }
-    }
-}
-
-impl datafusion::physical_plan::streaming::PartitionStream for FitsPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(
-        &self,
-        _ctx: Arc<datafusion::execution::TaskContext>,
-    ) -> datafusion::physical_plan::SendableRecordBatchStream {
-        let table = self.table.clone();
-        crate::text_table::spawn_reader(Arc::clone(&self.schema), move |sink| table.read(sink))
-    }
-}

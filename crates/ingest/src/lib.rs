@@ -14,6 +14,7 @@ pub mod describe;
 pub mod descriptor;
 pub mod fits;
 mod progress;
+mod source;
 pub mod text_table;
 pub mod votable;
 
@@ -26,9 +27,10 @@ use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
 use descriptor::{Descriptor, parse_type};
+use source::SourcePartition;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use text_table::{Layout, TextColumn, TextPartition, TextTable};
+use text_table::{Layout, TextColumn, TextTable};
 
 /// Errors of an ingest. Each names the file (and where possible the line,
 /// column and value) and says what was expected.
@@ -267,7 +269,7 @@ async fn register_input(
                 skip_bad_rows: req.skip_bad_rows,
                 skipped: Arc::clone(skipped),
             };
-            let part = Arc::new(TextPartition::new(table));
+            let part = Arc::new(SourcePartition::new(table));
             Arc::new(StreamingTable::try_new(
                 Arc::clone(
                     datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
@@ -342,7 +344,7 @@ async fn register_input(
             };
             let table = fits::FitsTable::open(file)?;
             vo_metadata = table.column_infos();
-            let part = Arc::new(fits::FitsPartition::new(table));
+            let part = Arc::new(SourcePartition::new(table));
             let schema = Arc::clone(
                 datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
             );
@@ -356,7 +358,7 @@ async fn register_input(
             };
             let table = votable::VoTable::open(file)?;
             vo_metadata = table.fields.iter().map(|f| f.column.clone()).collect();
-            let part = Arc::new(votable::VoPartition::new(table));
+            let part = Arc::new(SourcePartition::new(table));
             let schema = Arc::clone(
                 datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
             );

@@ -14,10 +14,6 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
-use datafusion::execution::TaskContext;
-use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -294,58 +290,6 @@ fn push(
         }
     }
     Ok(())
-}
-
-/// The table as a DataFusion stream source: batches are read on demand, in a
-/// blocking task, so memory is bounded by the batch size.
-#[derive(Debug)]
-pub struct TextPartition {
-    table: TextTable,
-    schema: SchemaRef,
-}
-
-impl TextPartition {
-    /// Wraps a text table.
-    pub fn new(table: TextTable) -> Self {
-        let schema = table.schema();
-        TextPartition { table, schema }
-    }
-}
-
-impl PartitionStream for TextPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let table = self.table.clone();
-        spawn_reader(Arc::clone(&self.schema), move |sink| table.read(sink))
-    }
-}
-
-/// Runs a blocking batch reader on its own thread and streams its batches,
-/// two at most in flight: memory is bounded by the batch size.
-pub(crate) fn spawn_reader<F>(schema: SchemaRef, read: F) -> SendableRecordBatchStream
-where
-    F: FnOnce(
-            &mut dyn FnMut(RecordBatch) -> Result<(), DataFusionError>,
-        ) -> Result<(), DataFusionError>
-        + Send
-        + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
-    tokio::task::spawn_blocking(move || {
-        let outcome = read(&mut |b| {
-            tx.blocking_send(Ok(b))
-                .map_err(|_| DataFusionError::Execution("ingest cancelled".into()))
-        });
-        if let Err(e) = outcome {
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    let stream =
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
 #[cfg(test)]

@@ -695,32 +695,3 @@ mod tests {
         assert_eq!(rows, 2);
     }
 }
-
-/// The VOTable as a DataFusion stream source, read in a blocking task.
-#[derive(Debug)]
-pub struct VoPartition {
-    table: VoTable,
-    schema: SchemaRef,
-}
-
-impl VoPartition {
-    /// Wraps a VOTable.
-    pub fn new(table: VoTable) -> Self {
-        let schema = table.schema();
-        VoPartition { table, schema }
-    }
-}
-
-impl datafusion::physical_plan::streaming::PartitionStream for VoPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(
-        &self,
-        _ctx: Arc<datafusion::execution::TaskContext>,
-    ) -> datafusion::physical_plan::SendableRecordBatchStream {
-        let table = self.table.clone();
-        crate::text_table::spawn_reader(Arc::clone(&self.schema), move |sink| table.read(sink))
-    }
-}
