@@ -162,6 +162,8 @@ pub struct ColumnMeta {
     pub utype: Option<String>,
     /// Free-text description.
     pub description: Option<String>,
+    /// TAP_SCHEMA `principal`: shown by default (None: not said, taken as yes).
+    pub principal: Option<bool>,
 }
 
 /// A column of a published table.
@@ -204,6 +206,7 @@ impl TableInfo {
                         ucd: get("ucd"),
                         utype: get("utype"),
                         description: get("description"),
+                        principal: None,
                     },
                 }
             })

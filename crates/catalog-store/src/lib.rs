@@ -108,6 +108,7 @@ CREATE TABLE IF NOT EXISTS columns (
     ucd          TEXT,
     utype        TEXT,
     description  TEXT,
+    principal    INTEGER,
     PRIMARY KEY (schema_name, table_name, column_name),
     FOREIGN KEY (schema_name, table_name) REFERENCES tables ON DELETE CASCADE
 );
@@ -228,8 +229,8 @@ impl DataDir {
         )?;
         for (i, c) in record.info.columns.iter().enumerate() {
             tx.execute(
-                "INSERT INTO columns (schema_name, table_name, column_index, column_name, datatype, unit, ucd, utype, description)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO columns (schema_name, table_name, column_index, column_name, datatype, unit, ucd, utype, description, principal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     record.info.schema,
                     record.info.name,
@@ -239,7 +240,8 @@ impl DataDir {
                     c.meta.unit,
                     c.meta.ucd,
                     c.meta.utype,
-                    c.meta.description
+                    c.meta.description,
+                    c.meta.principal
                 ],
             )?;
         }
@@ -301,7 +303,7 @@ impl DataDir {
             })?
             .collect::<Result<_, _>>()?;
         let mut cols = self.db.prepare(
-            "SELECT column_name, datatype, unit, ucd, utype, description FROM columns
+            "SELECT column_name, datatype, unit, ucd, utype, description, principal FROM columns
              WHERE schema_name = ?1 AND table_name = ?2 ORDER BY column_index",
         )?;
         for rec in &mut records {
@@ -315,6 +317,7 @@ impl DataDir {
                             ucd: r.get(3)?,
                             utype: r.get(4)?,
                             description: r.get(5)?,
+                            principal: r.get(6)?,
                         },
                     })
                 })?
@@ -385,6 +388,7 @@ mod tests {
                     meta: ColumnMeta {
                         unit: Some("deg".into()),
                         ucd: Some("pos.eq.ra;meta.main".into()),
+                        principal: Some(true),
                         ..Default::default()
                     },
                 }],
@@ -426,6 +430,7 @@ mod tests {
         assert_eq!(rec.row_count, 20);
         assert_eq!(rec.directory, second.directory);
         assert_eq!(rec.info.columns[0].meta.unit.as_deref(), Some("deg"));
+        assert_eq!(rec.info.columns[0].meta.principal, Some(true));
         assert_eq!(dir.catalog().unwrap().tables().len(), 1);
         dir.drop_table("hip", "main").unwrap();
         assert!(!second.directory.exists());

@@ -615,3 +615,36 @@ fn a_vizier_readme_describes_a_fixed_width_file() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn headerless_csv_with_quotes_takes_names_from_the_descriptor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let csv = tmp.path().join("t.csv");
+    std::fs::write(&csv, "1|'a|b'|10.5|20\n2|'c'|11|21\n").unwrap();
+    let meta = tmp.path().join("t.toml");
+    std::fs::write(
+        &meta,
+        "[source]\nformat = \"csv\"\nheader = false\ndelimiter = \"|\"\nquote = \"'\"\n\
+         [[columns]]\nname = \"id\"\n[[columns]]\nname = \"label\"\n[[columns]]\nname = \"ra\"\n[[columns]]\nname = \"dec\"\nunit = \"deg\"\n",
+    )
+    .unwrap();
+    let out = corvus(&[
+        "ingest",
+        csv.to_str().unwrap(),
+        "--meta",
+        meta.to_str().unwrap(),
+        "--table",
+        "x.t",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        query(&data, "SELECT id, label, ra, dec FROM x.t ORDER BY id"),
+        vec![
+            ["1", "a|b", "10.5", "20.0"].map(String::from).to_vec(),
+            ["2", "c", "11.0", "21.0"].map(String::from).to_vec()
+        ]
+    );
+}

@@ -74,8 +74,13 @@ pub struct SourceSection {
     pub format: Option<String>,
     /// Field delimiter for CSV (default ",").
     pub delimiter: Option<String>,
-    /// Whether CSV files start with a header line (default true).
+    /// Whether CSV files start with a header line (default true); without
+    /// one, the `[[columns]]` name the fields in order.
     pub header: Option<bool>,
+    /// CSV quote character (default `"`).
+    pub quote: Option<String>,
+    /// CSV escape character inside quoted fields (default: quotes doubled).
+    pub escape: Option<String>,
     /// Values read as NULL.
     #[serde(default)]
     pub null: Vec<String>,
@@ -105,6 +110,8 @@ pub struct ColumnSpec {
     pub null: Vec<String>,
     /// False keeps the column out of the published table (it can still feed derived columns).
     pub publish: Option<bool>,
+    /// TAP_SCHEMA principal: false for columns not shown by default.
+    pub principal: Option<bool>,
 }
 
 /// `[[derived]]`
@@ -121,6 +128,8 @@ pub struct DerivedSpec {
     pub ucd: Option<String>,
     /// Description.
     pub description: Option<String>,
+    /// TAP_SCHEMA principal.
+    pub principal: Option<bool>,
 }
 
 impl Descriptor {
@@ -340,6 +349,7 @@ fn readme_column(line: &str) -> Option<ColumnSpec> {
         description: (!explanation.is_empty()).then(|| explanation.join(" ")),
         null: Vec::new(),
         publish: None,
+        principal: None,
     })
 }
 

@@ -179,6 +179,7 @@ impl FitsTable {
                 .get(&format!("TTYPE{i}"))
                 .cloned()
                 .unwrap_or_else(|| format!("col{i}"));
+            let keyword = |k: &str| h.get(&format!("{k}{i}")).filter(|s| !s.is_empty()).cloned();
             let scale = float(h, &format!("TSCAL{i}")).unwrap_or(1.0);
             let zero = float(h, &format!("TZERO{i}")).unwrap_or(0.0);
             let mut col = FitsColumn {
@@ -186,22 +187,11 @@ impl FitsTable {
                     name: name.clone(),
                     ty: AdqlType::Unknown,
                     meta: ColumnMeta {
-                        unit: h
-                            .get(&format!("TUNIT{i}"))
-                            .filter(|s| !s.is_empty())
-                            .cloned(),
-                        ucd: h
-                            .get(&format!("TUCD{i}"))
-                            .filter(|s| !s.is_empty())
-                            .cloned(),
-                        utype: h
-                            .get(&format!("TUTYP{i}"))
-                            .filter(|s| !s.is_empty())
-                            .cloned(),
-                        description: h
-                            .get(&format!("TCOMM{i}"))
-                            .filter(|s| !s.is_empty())
-                            .cloned(),
+                        unit: keyword("TUNIT"),
+                        ucd: keyword("TUCD"),
+                        utype: keyword("TUTYP"),
+                        description: keyword("TCOMM"),
+                        principal: None,
                     },
                 },
                 code,

@@ -184,6 +184,16 @@ fn format_of(req: &Request) -> Result<Format> {
     })
 }
 
+fn single_byte(value: Option<&str>, what: &str) -> Result<Option<u8>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.len() == 1 => Ok(Some(v.as_bytes()[0])),
+        Some(v) => Err(Error::Request(format!(
+            "the CSV {what} character '{v}' must be a single ASCII character"
+        ))),
+    }
+}
+
 fn delimiter(req: &Request) -> Result<Option<u8>> {
     match req.descriptor.source.delimiter.as_deref() {
         None => Ok(None),
@@ -286,6 +296,12 @@ async fn register_input(
                 .delimiter(delim)
                 .file_extension(&ext)
                 .schema_infer_max_records(100_000);
+            if let Some(q) = single_byte(d.source.quote.as_deref(), "quote")? {
+                options = options.quote(q);
+            }
+            if let Some(e) = single_byte(d.source.escape.as_deref(), "escape")? {
+                options = options.escape(e);
+            }
             if gz {
                 options = options.file_compression_type(FileCompressionType::GZIP);
             }
@@ -327,7 +343,29 @@ async fn register_input(
             if let Some(schema) = declared.as_ref().or(inferred.as_ref()) {
                 options = options.schema(schema);
             }
-            let df = ctx.read_csv(paths.clone(), options).await?;
+            let mut df = ctx.read_csv(paths.clone(), options).await?;
+            // Without a header line the columns are named by the descriptor, in order.
+            if d.source.header == Some(false) && !d.columns.is_empty() {
+                let found: Vec<String> = df
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                if found.len() != d.columns.len() {
+                    return Err(Error::Input {
+                        file: paths[0].clone(),
+                        message: format!(
+                            "{} columns, but the descriptor names {}",
+                            found.len(),
+                            d.columns.len()
+                        ),
+                    });
+                }
+                for (old, spec) in found.iter().zip(&d.columns) {
+                    df = df.with_column_renamed(old, &spec.name)?;
+                }
+            }
             df.into_view()
         }
         Format::Parquet => {
@@ -380,6 +418,7 @@ async fn register_input(
             meta.ucd = given(&spec.ucd).or(meta.ucd.take());
             meta.utype = given(&spec.utype).or(meta.utype.take());
             meta.description = given(&spec.description).or(meta.description.take());
+            meta.principal = spec.principal.or(meta.principal);
         }
     }
     engine.register(info, provider)?;
@@ -570,6 +609,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
                 ucd: x.ucd.clone(),
                 utype: None,
                 description: x.description.clone(),
+                principal: x.principal,
             };
         }
     }

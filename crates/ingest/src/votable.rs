@@ -105,6 +105,7 @@ fn field_of(e: &BytesStart<'_>, file: &Path) -> Result<VoField, DataFusionError>
                 ucd: attr(e, "ucd"),
                 utype: attr(e, "utype"),
                 description: None,
+                principal: None,
             },
         },
         datatype,
