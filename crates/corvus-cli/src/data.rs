@@ -136,7 +136,7 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
             args.data.data.display()
         )
     })?;
-    let reporter = Reporter::start(Arc::clone(&rows_read));
+    let reporter = Reporter::start(Arc::clone(&rows_read), ingest::estimate_rows(&req));
     let outcome = ingest::ingest(&mut dir, &req).await;
     reporter.stop();
     let report = outcome?;
@@ -286,24 +286,32 @@ struct Reporter {
 }
 
 impl Reporter {
-    fn start(rows: Arc<AtomicU64>) -> Reporter {
+    fn start(rows: Arc<AtomicU64>, total: Option<u64>) -> Reporter {
         let done = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&done);
         let thread = std::thread::spawn(move || {
             let started = Instant::now();
+            let rate = |n: u64| n as f64 / started.elapsed().as_secs_f64().max(1e-3);
             if std::io::stderr().is_terminal() {
-                let bar = indicatif::ProgressBar::new_spinner();
+                // With a known (or estimated) row count: a bar and an ETA.
+                let (bar, template) = match total {
+                    Some(n) => (
+                        indicatif::ProgressBar::new(n),
+                        "{bar:30} {human_pos}/~{human_len} rows, {msg}, ETA {eta}",
+                    ),
+                    None => (
+                        indicatif::ProgressBar::new_spinner(),
+                        "{spinner} {human_pos} rows read, {msg}, {elapsed}",
+                    ),
+                };
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{spinner} {human_pos} rows read, {per_sec}, {elapsed}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                    indicatif::ProgressStyle::with_template(template)
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
                 );
                 while !stop.load(Ordering::Relaxed) {
                     let n = rows.load(Ordering::Relaxed);
                     bar.set_position(n);
-                    let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                    bar.set_message(format!("{rate:.0} rows/s"));
+                    bar.set_message(format!("{:.0} rows/s", rate(n)));
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 bar.finish_and_clear();
@@ -314,11 +322,8 @@ impl Reporter {
                     if last.elapsed() >= Duration::from_secs(5) {
                         last = Instant::now();
                         let n = rows.load(Ordering::Relaxed);
-                        let secs = started.elapsed().as_secs_f64();
-                        eprintln!(
-                            "ingest: {n} rows read in {secs:.0} s ({:.0} rows/s)",
-                            n as f64 / secs
-                        );
+                        let of = total.map(|t| format!(" of about {t}")).unwrap_or_default();
+                        eprintln!("ingest: {n}{of} rows read ({:.0} rows/s)", rate(n));
                     }
                 }
             }

@@ -250,6 +250,11 @@ impl FitsTable {
         })
     }
 
+    /// Rows, as NAXIS2 announces them.
+    pub fn row_count(&self) -> u64 {
+        self.rows
+    }
+
     /// The columns with their metadata.
     pub fn column_infos(&self) -> Vec<ColumnInfo> {
         self.columns.iter().map(|c| c.info.clone()).collect()
