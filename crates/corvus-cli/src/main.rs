@@ -6,6 +6,7 @@ mod adql;
 mod bench;
 mod catalog_dir;
 mod data;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ enum Command {
     /// Work with ADQL queries.
     #[command(subcommand)]
     Adql(adql::AdqlCommand),
+    /// Serve the published tables through IVOA TAP (prints the URL).
+    Serve(serve::ServeArgs),
     /// Publish a catalog file (fixed-width ASCII, CSV/TSV, Parquet) as a table.
     Ingest(data::IngestArgs),
     /// List the published tables.
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Adql(cmd) => adql::run(cmd),
         Command::Ingest(args) => runtime.block_on(data::ingest(args)),
+        Command::Serve(args) => runtime.block_on(serve::serve(args)),
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
         Command::Query { query, demo, data } => runtime.block_on(data::query(&query, demo, data)),

@@ -1,0 +1,167 @@
+//! VOTable 1.5 with the TABLEDATA serialisation (VOTable 1.5 §5.1), with full
+//! FIELD metadata and the INFO elements TAP 1.1 §4.9 and DALI 1.1 §4.4 ask of
+//! a result: QUERY_STATUS (OK, or OVERFLOW after the table when MAXREC cut
+//! it) and QUERY.
+
+use crate::text::cell;
+use crate::{Result, ResultWriter};
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::fmt::Write;
+
+/// How a result ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryStatus {
+    /// Every row was written.
+    Ok,
+    /// MAXREC rows were written and more existed.
+    Overflow,
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The VOTable datatype and arraysize of an Arrow type (VOTable 1.5 §2.1).
+pub fn votable_type(field: &Field) -> (&'static str, Option<String>) {
+    let xtype = field.metadata().get("xtype").map(String::as_str);
+    match field.data_type() {
+        DataType::Boolean => ("boolean", None),
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => ("short", None),
+        DataType::Int32 | DataType::UInt16 => ("int", None),
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => ("long", None),
+        DataType::Float16 | DataType::Float32 => ("float", None),
+        DataType::Float64 => ("double", None),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let size = match xtype {
+                Some("point") => "2",
+                Some("circle") => "3",
+                _ => "*",
+            };
+            ("double", Some(size.to_string()))
+        }
+        _ => ("char", Some("*".to_string())),
+    }
+}
+
+/// Writes a VOTable with one TABLE in TABLEDATA.
+pub struct VoTableWriter {
+    schema: SchemaRef,
+    query: String,
+}
+
+impl VoTableWriter {
+    /// A writer for results of `schema`, answering `query`.
+    pub fn new(schema: SchemaRef, query: &str) -> Self {
+        VoTableWriter {
+            schema,
+            query: query.to_string(),
+        }
+    }
+}
+
+impl ResultWriter for VoTableWriter {
+    fn content_type(&self) -> &'static str {
+        "application/x-votable+xml"
+    }
+
+    fn header(&mut self) -> Result<Vec<u8>> {
+        let mut s = String::new();
+        s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        s.push_str("<VOTABLE version=\"1.5\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n");
+        s.push_str("<RESOURCE type=\"results\">\n");
+        s.push_str("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n");
+        let _ = writeln!(
+            s,
+            "<INFO name=\"QUERY\" value=\"{}\"/>",
+            xml_escape(&self.query)
+        );
+        s.push_str("<TABLE>\n");
+        for f in self.schema.fields() {
+            let (datatype, arraysize) = votable_type(f);
+            let _ = write!(
+                s,
+                "<FIELD name=\"{}\" datatype=\"{datatype}\"",
+                xml_escape(f.name())
+            );
+            if let Some(a) = arraysize {
+                let _ = write!(s, " arraysize=\"{a}\"");
+            }
+            let md = f.metadata();
+            for key in ["unit", "ucd", "utype", "xtype"] {
+                if let Some(v) = md.get(key).filter(|v| !v.is_empty()) {
+                    let _ = write!(s, " {key}=\"{}\"", xml_escape(v));
+                }
+            }
+            match md.get("description").filter(|v| !v.is_empty()) {
+                Some(d) => {
+                    let _ = writeln!(s, "><DESCRIPTION>{}</DESCRIPTION></FIELD>", xml_escape(d));
+                }
+                None => s.push_str("/>\n"),
+            }
+        }
+        s.push_str("<DATA><TABLEDATA>\n");
+        Ok(s.into_bytes())
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        let options = FormatOptions::default();
+        let fmts = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| crate::Error::Format(e.to_string()))?;
+        let mut s = String::with_capacity(batch.num_rows() * 80);
+        for row in 0..batch.num_rows() {
+            s.push_str("<TR>");
+            for (col, fmt) in batch.columns().iter().zip(&fmts) {
+                match cell(col.as_ref(), row, fmt)? {
+                    // An empty TD is NULL for every datatype (VOTable 1.5 §5.1).
+                    None => s.push_str("<TD/>"),
+                    Some(v) => {
+                        s.push_str("<TD>");
+                        s.push_str(&xml_escape(&v));
+                        s.push_str("</TD>");
+                    }
+                }
+            }
+            s.push_str("</TR>\n");
+        }
+        Ok(s.into_bytes())
+    }
+
+    fn footer(&mut self, status: QueryStatus) -> Result<Vec<u8>> {
+        let mut s = String::from("</TABLEDATA></DATA>\n</TABLE>\n");
+        if status == QueryStatus::Overflow {
+            // TAP 1.1 §4.9: an INFO after the TABLE says the result was truncated.
+            s.push_str("<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n");
+        }
+        s.push_str("</RESOURCE>\n</VOTABLE>\n");
+        Ok(s.into_bytes())
+    }
+}
+
+/// A DALI error document (DALI 1.1 §4.4): a VOTable whose RESOURCE holds
+/// INFO name="QUERY_STATUS" value="ERROR" with the message as content.
+pub fn error_document(message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.5\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n</RESOURCE>\n</VOTABLE>\n",
+        xml_escape(message)
+    )
+}

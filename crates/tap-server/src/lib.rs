@@ -1,0 +1,84 @@
+//! The TAP service: IVOA TAP 1.1 synchronous queries, the VOSI endpoints
+//! (availability, capabilities, tables) and DALI 1.1 error documents, on
+//! axum. Results stream from DataFusion batches through a `table-writers`
+//! writer straight into the response body.
+//!
+//! **Boundary:** the only crate that knows HTTP. It asks `adql-planner` to
+//! translate and run queries and `table-writers` to serialise them.
+
+mod params;
+mod sync;
+mod vosi;
+
+use adql_planner::Engine;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+
+/// Limits on what one request may ask for.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Rows returned when the request gives no MAXREC.
+    pub default_maxrec: u64,
+    /// The most rows any request may have.
+    pub hard_maxrec: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            default_maxrec: 20_000,
+            hard_maxrec: 16_000_000,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// The engine with the published tables.
+    pub engine: Engine,
+    /// The service's public URL up to and including `/tap`, for the links it writes.
+    pub base_url: String,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// The service's routes.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/tap", get(root))
+        .route("/tap/sync", get(sync::sync_get).post(sync::sync_post))
+        .route("/tap/availability", get(vosi::availability))
+        .route("/tap/capabilities", get(vosi::capabilities))
+        .route("/tap/tables", get(vosi::tables))
+        // No gzip layer yet: tower-http's compression cut streamed results
+        // short after the header (seen with pyvo); to be fixed with issue 5.
+        .layer(tower_http::cors::CorsLayer::permissive())
+        .with_state(state)
+}
+
+async fn root(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+    let body = format!(
+        "Corvus TAP service\n\nTAP endpoint: {0}\nSynchronous queries: {0}/sync?LANG=ADQL&QUERY=...\nTables: {0}/tables\nCapabilities: {0}/capabilities\nAvailability: {0}/availability\n",
+        state.base_url
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// A refusal as a DALI error document (DALI 1.1 §4.4) with its HTTP status.
+pub(crate) fn dali_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/x-votable+xml")],
+        table_writers::error_document(message),
+    )
+        .into_response()
+}
+
+/// XML responses.
+pub(crate) fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
+}
