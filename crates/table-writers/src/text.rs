@@ -39,6 +39,19 @@ impl DelimitedWriter {
     }
 }
 
+/// A display formatter for each column of `batch`.
+pub(crate) fn formatters<'a>(
+    batch: &'a RecordBatch,
+    options: &'a FormatOptions<'a>,
+) -> Result<Vec<ArrayFormatter<'a>>> {
+    batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), options))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| crate::Error::Format(e.to_string()))
+}
+
 /// One cell as text: DALI form for lists, Arrow's display otherwise.
 pub(crate) fn cell(
     col: &dyn Array,
@@ -85,12 +98,7 @@ impl ResultWriter for DelimitedWriter {
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
         let options = FormatOptions::default();
-        let fmts = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| crate::Error::Format(e.to_string()))?;
+        let fmts = formatters(batch, &options)?;
         let mut out = Vec::with_capacity(batch.num_rows() * 64);
         for row in 0..batch.num_rows() {
             for (i, (col, fmt)) in batch.columns().iter().zip(&fmts).enumerate() {

@@ -3,11 +3,11 @@
 //! a result: QUERY_STATUS (OK, or OVERFLOW after the table when MAXREC cut
 //! it) and QUERY.
 
-use crate::text::cell;
+use crate::text::{cell, formatters};
 use crate::{Result, ResultWriter};
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::util::display::FormatOptions;
 use std::fmt::Write;
 
 /// How a result ended.
@@ -121,12 +121,7 @@ impl ResultWriter for VoTableWriter {
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
         let options = FormatOptions::default();
-        let fmts = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| crate::Error::Format(e.to_string()))?;
+        let fmts = formatters(batch, &options)?;
         let mut s = String::with_capacity(batch.num_rows() * 80);
         for row in 0..batch.num_rows() {
             s.push_str("<TR>");
