@@ -12,13 +12,12 @@ use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
     Int32Builder, Int64Builder, ListBuilder, StringBuilder,
 };
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 const BLOCK: usize = 2880;
 
@@ -262,12 +261,11 @@ impl FitsTable {
 
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
+        crate::source::schema_of(
             self.columns
                 .iter()
-                .map(|c| Field::new(&c.info.name, c.info.ty.to_arrow(), true))
-                .collect::<Vec<_>>(),
-        ))
+                .map(|c| (c.info.name.as_str(), c.info.ty)),
+        )
     }
 
     /// Reads every row, calling `sink` with each batch.
@@ -283,8 +281,11 @@ impl FitsTable {
         let mut done = 0u64;
         while done < self.rows {
             let n = (self.rows - done).min(self.batch_rows as u64) as usize;
-            let mut builders: Vec<Box<dyn ArrayBuilder>> =
-                self.columns.iter().map(|c| builder(c.info.ty)).collect();
+            let mut builders: Vec<Box<dyn ArrayBuilder>> = self
+                .columns
+                .iter()
+                .map(|c| crate::source::builder_for(c.info.ty))
+                .collect();
             for i in 0..n {
                 r.read_exact(&mut row).map_err(|_| {
                     err(
@@ -305,19 +306,6 @@ impl FitsTable {
             done += n as u64;
         }
         Ok(())
-    }
-}
-
-fn builder(ty: AdqlType) -> Box<dyn ArrayBuilder> {
-    match ty {
-        AdqlType::Boolean => Box::new(BooleanBuilder::new()),
-        AdqlType::SmallInt => Box::new(Int16Builder::new()),
-        AdqlType::Integer => Box::new(Int32Builder::new()),
-        AdqlType::BigInt => Box::new(Int64Builder::new()),
-        AdqlType::Real => Box::new(Float32Builder::new()),
-        AdqlType::Double => Box::new(Float64Builder::new()),
-        AdqlType::Varchar => Box::new(StringBuilder::new()),
-        _ => Box::new(ListBuilder::new(Float64Builder::new())),
     }
 }
 

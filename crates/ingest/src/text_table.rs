@@ -11,7 +11,7 @@ use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
     Int32Builder, Int64Builder, StringBuilder,
 };
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use std::io::{BufRead, BufReader, Read};
@@ -67,12 +67,7 @@ impl TextTable {
 
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| Field::new(&c.name, c.ty.to_arrow(), true))
-                .collect::<Vec<_>>(),
-        ))
+        crate::source::schema_of(self.columns.iter().map(|c| (c.name.as_str(), c.ty)))
     }
 
     /// Reads all files, calling `sink` with each batch.

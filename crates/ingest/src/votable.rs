@@ -9,7 +9,7 @@ use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
     Int32Builder, Int64Builder, ListBuilder, StringBuilder,
 };
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use quick_xml::events::{BytesStart, Event};
@@ -173,18 +173,7 @@ impl Columns {
     fn new(schema: SchemaRef, fields: &[VoField]) -> Self {
         let builders = fields
             .iter()
-            .map(|f| -> Box<dyn ArrayBuilder> {
-                match f.column.ty {
-                    AdqlType::Boolean => Box::new(BooleanBuilder::new()),
-                    AdqlType::SmallInt => Box::new(Int16Builder::new()),
-                    AdqlType::Integer => Box::new(Int32Builder::new()),
-                    AdqlType::BigInt => Box::new(Int64Builder::new()),
-                    AdqlType::Real => Box::new(Float32Builder::new()),
-                    AdqlType::Double => Box::new(Float64Builder::new()),
-                    AdqlType::Varchar => Box::new(StringBuilder::new()),
-                    _ => Box::new(ListBuilder::new(Float64Builder::new())),
-                }
-            })
+            .map(|f| crate::source::builder_for(f.column.ty))
             .collect();
         Columns {
             builders,
@@ -421,12 +410,11 @@ impl VoTable {
 
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
+        crate::source::schema_of(
             self.fields
                 .iter()
-                .map(|f| Field::new(&f.column.name, f.column.ty.to_arrow(), true))
-                .collect::<Vec<_>>(),
-        ))
+                .map(|f| (f.column.name.as_str(), f.column.ty)),
+        )
     }
 
     /// Reads every row, calling `sink` with each batch.
