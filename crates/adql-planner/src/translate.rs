@@ -181,11 +181,7 @@ impl<'a> Translator<'a> {
             } => {
                 let (l, lcols) = self.set_expr(left)?;
                 let (r, rcols) = self.set_expr(right)?;
-                let word = match op {
-                    SetOp::Union => "UNION",
-                    SetOp::Except => "EXCEPT",
-                    SetOp::Intersect => "INTERSECT",
-                };
+                let word = op.keyword();
                 if lcols.len() != rcols.len() {
                     return Err(self.error(
                         set_span(right),

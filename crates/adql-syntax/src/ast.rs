@@ -78,6 +78,17 @@ pub enum SetOp {
     Intersect,
 }
 
+impl SetOp {
+    /// The keyword as written in ADQL (and SQL).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            SetOp::Union => "UNION",
+            SetOp::Except => "EXCEPT",
+            SetOp::Intersect => "INTERSECT",
+        }
+    }
+}
+
 /// A SELECT, a parenthesised query, or a set operation of two of them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetExpr {

@@ -109,11 +109,7 @@ impl Display for SetExpr {
                 left,
                 right,
             } => {
-                let word = match op {
-                    SetOp::Union => "UNION",
-                    SetOp::Except => "EXCEPT",
-                    SetOp::Intersect => "INTERSECT",
-                };
+                let word = op.keyword();
                 // INTERSECT binds tighter than UNION/EXCEPT; all are left-associative.
                 let loose = |e: &SetExpr| {
                     matches!(
