@@ -87,6 +87,24 @@ impl AdqlType {
         }
     }
 
+    /// The VOTable datatype and arraysize of values of this type (TAP 1.1
+    /// §4.3, VODataService 1.2 §3.5.3): the one mapping that TAP_SCHEMA,
+    /// `/tap/tables` and the result writers share.
+    pub fn votable(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            AdqlType::Boolean => ("boolean", None),
+            AdqlType::SmallInt => ("short", None),
+            AdqlType::Integer => ("int", None),
+            AdqlType::BigInt => ("long", None),
+            AdqlType::Real => ("float", None),
+            AdqlType::Double => ("double", None),
+            AdqlType::Point => ("double", Some("2")),
+            AdqlType::Circle => ("double", Some("3")),
+            AdqlType::Polygon | AdqlType::Region | AdqlType::Array => ("double", Some("*")),
+            AdqlType::Varchar | AdqlType::Timestamp | AdqlType::Unknown => ("char", Some("*")),
+        }
+    }
+
     /// A name for messages.
     pub fn describe(self) -> &'static str {
         match self {
@@ -184,6 +202,8 @@ pub struct TableInfo {
     pub schema: String,
     /// Table name, exact case.
     pub name: String,
+    /// Free-text description (TAP_SCHEMA.tables.description).
+    pub description: Option<String>,
     /// Columns in order.
     pub columns: Vec<ColumnInfo>,
 }
@@ -214,6 +234,7 @@ impl TableInfo {
         TableInfo {
             schema: schema.to_string(),
             name: name.to_string(),
+            description: None,
             columns,
         }
     }

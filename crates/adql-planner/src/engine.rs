@@ -2,12 +2,16 @@
 //! functions registered, catalog tables registered under their schemas, and
 //! results that carry each column's ADQL metadata in the Arrow field metadata.
 
-use crate::catalog::{AccessPolicy, StaticCatalog, TableInfo};
+use crate::catalog::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
 use crate::error::Result;
 use crate::translate::{OutputColumn, Translation, translate};
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::catalog::{
+    CatalogProvider, CatalogProviderList, MemTable, MemoryCatalogProvider,
+    MemoryCatalogProviderList, MemorySchemaProvider, SchemaProvider, TableProvider,
+};
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::collections::HashMap;
@@ -89,6 +93,54 @@ impl Engine {
         schema.register_table(info.name.clone(), provider)?;
         self.catalog.add(info);
         Ok(())
+    }
+
+    /// Publishes TAP_SCHEMA (TAP 1.1 §4) describing every table registered so
+    /// far and itself. Call it once, after the last [`Engine::register`].
+    pub fn publish_tap_schema(&mut self) -> Result<()> {
+        let mut tables: Vec<TableInfo> = self
+            .catalog
+            .tables()
+            .into_iter()
+            .filter(|t| t.schema != crate::tap_schema::TAP_SCHEMA)
+            .cloned()
+            .collect();
+        tables.extend(crate::tap_schema::tap_schema_infos());
+        let batches = crate::tap_schema::tap_schema_batches(&tables)
+            .map_err(|e| crate::Error::Engine(e.to_string()))?;
+        for (info, batch) in batches {
+            let provider = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+            self.register(info, Arc::new(provider))?;
+        }
+        Ok(())
+    }
+
+    /// A session for one request: everything this engine publishes plus
+    /// `extra` tables (TAP uploads) that only this session sees. The
+    /// functions, settings and memory pool are shared; the published
+    /// tables' providers are shared too, so this costs a few pointer copies.
+    pub fn with_tables(&self, extra: Vec<(TableInfo, Arc<dyn TableProvider>)>) -> Result<Engine> {
+        let catalogs = Arc::new(MemoryCatalogProviderList::new());
+        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_catalog_list(catalogs.clone())
+            .build();
+        let default = Arc::new(MemoryCatalogProvider::new());
+        if let Some(shared) = self.ctx.catalog("datafusion") {
+            for name in shared.schema_names() {
+                if let Some(schema) = shared.schema(&name) {
+                    default.register_schema(&name, schema)?;
+                }
+            }
+        }
+        catalogs.register_catalog("datafusion".to_string(), default);
+        let mut engine = Engine {
+            ctx: SessionContext::new_with_state(state),
+            catalog: self.catalog.clone(),
+        };
+        for (info, provider) in extra {
+            engine.register(info, provider)?;
+        }
+        Ok(engine)
     }
 
     /// Translates `adql` against the registered tables.

@@ -27,6 +27,7 @@ mod error;
 mod expr;
 mod functions;
 mod scope;
+pub mod tap_schema;
 mod translate;
 pub mod units;
 

@@ -728,6 +728,7 @@ impl<'a> Translator<'a> {
                 let mut t = TableInfo {
                     schema: String::new(),
                     name: table_ident.name.clone(),
+                    description: None,
                     columns: Vec::new(),
                 };
                 if let Some(s) = schema_ident {

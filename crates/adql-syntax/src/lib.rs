@@ -30,5 +30,5 @@ pub mod visit;
 pub use ast::*;
 pub use error::{SyntaxError, Warning};
 pub use parser::{MAX_DEPTH, MAX_OPERATORS, MAX_QUERY_BYTES, Parsed, parse, parse_expression};
-pub use printer::{write_quoted_ident, write_string_literal};
+pub use printer::{name_as_written, write_quoted_ident, write_string_literal};
 pub use span::Span;

@@ -30,6 +30,21 @@ pub fn write_quoted_ident(f: &mut impl Write, name: &str) -> fmt::Result {
     f.write_char('"')
 }
 
+/// A name as it must be written in a query: as is when it is a regular
+/// identifier, delimited when it is a reserved word or has other characters
+/// (TAP 1.1 §4.3: TAP_SCHEMA.columns.column_name holds `"size"`, quotes and all).
+pub fn name_as_written(name: &str) -> String {
+    let mut chars = name.chars();
+    let regular = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if regular && !crate::keywords::is_reserved(name) {
+        return name.to_string();
+    }
+    let mut out = String::new();
+    let _ = write_quoted_ident(&mut out, name);
+    out
+}
+
 /// Writes `s` as an ADQL string literal, doubling inner quotes.
 pub fn write_string_literal(f: &mut impl Write, s: &str) -> fmt::Result {
     f.write_char('\'')?;

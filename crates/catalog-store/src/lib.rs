@@ -55,8 +55,6 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
 pub struct TableRecord {
     /// Columns and names.
     pub info: TableInfo,
-    /// Free-text description.
-    pub description: Option<String>,
     /// Main position columns (right ascension, declination), if any.
     pub position: Option<(String, String)>,
     /// Number of rows.
@@ -219,7 +217,7 @@ impl DataDir {
             params![
                 record.info.schema,
                 record.info.name,
-                record.description,
+                record.info.description,
                 record.position.as_ref().map(|p| p.0.clone()),
                 record.position.as_ref().map(|p| p.1.clone()),
                 record.row_count as i64,
@@ -292,9 +290,9 @@ impl DataDir {
                     info: TableInfo {
                         schema: r.get(0)?,
                         name: r.get(1)?,
+                        description: r.get(2)?,
                         columns: Vec::new(),
                     },
-                    description: r.get(2)?,
                     position: ra.zip(dec),
                     row_count: r.get::<_, i64>(5)? as u64,
                     size_bytes: r.get::<_, i64>(6)? as u64,
@@ -382,6 +380,7 @@ mod tests {
             info: TableInfo {
                 schema: schema.into(),
                 name: name.into(),
+                description: Some("test".into()),
                 columns: vec![ColumnInfo {
                     name: "ra".into(),
                     ty: AdqlType::Double,
@@ -393,7 +392,6 @@ mod tests {
                     },
                 }],
             },
-            description: Some("test".into()),
             position: None,
             row_count: rows,
             size_bytes: 0,

@@ -194,7 +194,7 @@ pub(crate) fn tables(data: DataArg) -> anyhow::Result<ExitCode> {
             r.row_count,
             r.info.columns.len(),
             human_size(r.size_bytes),
-            r.description.unwrap_or_default()
+            r.info.description.unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -219,6 +219,7 @@ pub(crate) async fn engine_for(dir: &DataDir) -> anyhow::Result<Engine> {
             .with_context(|| format!("cannot read table {}", r.info.qualified_name()))?;
         engine.register(r.info, df.into_view())?;
     }
+    engine.publish_tap_schema()?;
     Ok(engine)
 }
 

@@ -48,6 +48,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let dir = DataDir::open(&root)
         .with_context(|| format!("cannot open the data directory {}", root.display()))?;
     let engine = engine_for(&dir).await?;
+    let positions = dir
+        .records()?
+        .into_iter()
+        .filter_map(|r| Some((r.info.qualified_name(), r.position?)))
+        .collect();
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -61,6 +66,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         engine,
         base_url: base_url.clone(),
         limits: Default::default(),
+        positions,
     });
     println!("Corvus TAP service at {base_url}");
     let _ = std::io::stdout().flush();

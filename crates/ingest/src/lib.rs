@@ -25,7 +25,7 @@ use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
+use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions, SessionContext};
 use descriptor::{Descriptor, parse_type};
 use source::SourcePartition;
 use std::path::{Path, PathBuf};
@@ -212,6 +212,51 @@ async fn register_input(
     skipped: &Arc<std::sync::Mutex<Vec<String>>>,
 ) -> Result<()> {
     let ctx = engine.context().clone();
+    let (info, provider) = open_input(&ctx, req, skipped).await?;
+    engine.register(info, provider)?;
+    Ok(())
+}
+
+/// Formats [`read_table`] knows by name.
+pub const TABLE_FORMATS: &[&str] = &["votable", "fits", "csv", "tsv", "parquet"];
+
+/// Opens one file of a self-describing format (`votable`, `fits`, `csv`,
+/// `tsv`, `parquet`) as a table named `schema.table`, with the metadata the
+/// file carries (VOTable FIELDs, FITS TUNIT/TUCD/TCOMM, Parquet field
+/// metadata). The provider reads the file when a query runs, so the file
+/// must outlive the queries. This is how TAP uploads are read.
+pub async fn read_table(
+    ctx: &SessionContext,
+    file: &Path,
+    format: &str,
+    schema: &str,
+    table: &str,
+) -> Result<(TableInfo, Arc<dyn datafusion::catalog::TableProvider>)> {
+    let mut descriptor = Descriptor::default();
+    descriptor.source.format = Some(format.to_string());
+    let req = Request {
+        files: vec![file.to_path_buf()],
+        schema: schema.to_string(),
+        table: table.to_string(),
+        descriptor,
+        mode: Mode::Create,
+        rows_read: None,
+        skip_bad_rows: 0,
+    };
+    let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (mut info, provider) = open_input(ctx, &req, &skipped).await?;
+    info.schema = schema.to_string();
+    info.name = table.to_string();
+    Ok((info, provider))
+}
+
+/// The input of `req` as a table provider named `ingest.raw`, with the
+/// column metadata of the input and the descriptor.
+async fn open_input(
+    ctx: &SessionContext,
+    req: &Request,
+    skipped: &Arc<std::sync::Mutex<Vec<String>>>,
+) -> Result<(TableInfo, Arc<dyn datafusion::catalog::TableProvider>)> {
     let paths: Vec<String> = req
         .files
         .iter()
@@ -421,8 +466,7 @@ async fn register_input(
             meta.principal = spec.principal.or(meta.principal);
         }
     }
-    engine.register(info, provider)?;
-    Ok(())
+    Ok((info, provider))
 }
 
 /// The schema that holds both: same names in the same order; integer and
@@ -630,6 +674,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         let info = TableInfo {
             schema: "ingest".into(),
             name: "existing".into(),
+            description: None,
             columns: columns.clone(),
         };
         engine.register(info, df.into_view())?;
@@ -697,9 +742,9 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         info: TableInfo {
             schema: req.schema.clone(),
             name: req.table.clone(),
+            description: d.table.description.clone(),
             columns,
         },
-        description: d.table.description.clone(),
         position,
         row_count: rows,
         size_bytes,

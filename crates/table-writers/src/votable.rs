@@ -3,12 +3,22 @@
 //! a result: QUERY_STATUS (OK, or OVERFLOW after the table when MAXREC cut
 //! it) and QUERY.
 
+use crate::binary::{Cells, Kind, binary2_row};
 use crate::text::{cell, formatters};
 use crate::{Result, ResultWriter};
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::FormatOptions;
 use std::fmt::Write;
+
+/// The VOTABLE start tag of every document we write. Version 1.4: our
+/// documents use nothing that 1.5 added, the 1.5 schema validates them
+/// (same namespace, `version` may be 1.3 to 1.5), and STILTS 3.4 (Debian's
+/// taplint and votlint) does not know 1.5 and would check a 1.5 document
+/// against the 1.2 schema.
+pub const VOTABLE_OPEN: &str = "<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">";
 
 /// How a result ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,40 +69,53 @@ pub fn votable_type(field: &Field) -> (&'static str, Option<String>) {
     }
 }
 
-/// Writes a VOTable with one TABLE in TABLEDATA.
+/// How the rows of a VOTable are written (VOTable 1.5 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serialization {
+    /// XML elements, `<TR><TD>`.
+    TableData,
+    /// Base64 of binary rows with NULL flags.
+    Binary2,
+}
+
+/// Writes a VOTable with one TABLE in TABLEDATA or BINARY2.
 pub struct VoTableWriter {
     schema: SchemaRef,
     query: String,
+    serialization: Serialization,
+    /// BINARY2 bytes not yet base64-encoded (fewer than 3: base64 works in
+    /// groups of three bytes, and the stream runs on across batches).
+    pending: Vec<u8>,
+    kinds: Vec<Kind>,
 }
 
 impl VoTableWriter {
-    /// A writer for results of `schema`, answering `query`.
+    /// A TABLEDATA writer for results of `schema`, answering `query`.
     pub fn new(schema: SchemaRef, query: &str) -> Self {
+        Self::with_serialization(schema, query, Serialization::TableData)
+    }
+
+    /// A writer with the given serialization.
+    pub fn with_serialization(
+        schema: SchemaRef,
+        query: &str,
+        serialization: Serialization,
+    ) -> Self {
+        let kinds = schema.fields().iter().map(|f| Kind::of(f)).collect();
         VoTableWriter {
             schema,
             query: query.to_string(),
+            serialization,
+            pending: Vec::new(),
+            kinds,
         }
     }
-}
 
-impl ResultWriter for VoTableWriter {
-    fn content_type(&self) -> &'static str {
-        "application/x-votable+xml"
-    }
-
-    fn header(&mut self) -> Result<Vec<u8>> {
+    /// The FIELD elements of `schema` (shared with the Parquet writer's
+    /// embedded VOTable).
+    pub fn fields_xml(schema: &SchemaRef) -> String {
         let mut s = String::new();
-        s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        s.push_str("<VOTABLE version=\"1.5\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n");
-        s.push_str("<RESOURCE type=\"results\">\n");
-        s.push_str("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n");
-        let _ = writeln!(
-            s,
-            "<INFO name=\"QUERY\" value=\"{}\"/>",
-            xml_escape(&self.query)
-        );
-        s.push_str("<TABLE>\n");
-        for f in self.schema.fields() {
+        for f in schema.fields() {
             let (datatype, arraysize) = votable_type(f);
             let _ = write!(
                 s,
@@ -115,11 +138,53 @@ impl ResultWriter for VoTableWriter {
                 None => s.push_str("/>\n"),
             }
         }
-        s.push_str("<DATA><TABLEDATA>\n");
+        s
+    }
+
+    fn binary2_batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        let cells = Cells::new(batch, &self.kinds)?;
+        let mut raw = std::mem::take(&mut self.pending);
+        for row in 0..batch.num_rows() {
+            binary2_row(&cells, row, &mut raw);
+        }
+        let whole = raw.len() / 3 * 3;
+        self.pending = raw.split_off(whole);
+        let mut out = BASE64_STANDARD.encode(&raw).into_bytes();
+        out.push(b'\n');
+        Ok(out)
+    }
+}
+
+impl ResultWriter for VoTableWriter {
+    fn content_type(&self) -> &'static str {
+        "application/x-votable+xml"
+    }
+
+    fn header(&mut self) -> Result<Vec<u8>> {
+        let mut s = String::new();
+        s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        s.push_str(VOTABLE_OPEN);
+        s.push('\n');
+        s.push_str("<RESOURCE type=\"results\">\n");
+        s.push_str("<INFO name=\"QUERY_STATUS\" value=\"OK\"/>\n");
+        let _ = writeln!(
+            s,
+            "<INFO name=\"QUERY\" value=\"{}\"/>",
+            xml_escape(&self.query)
+        );
+        s.push_str("<TABLE>\n");
+        s.push_str(&Self::fields_xml(&self.schema));
+        s.push_str(match self.serialization {
+            Serialization::TableData => "<DATA><TABLEDATA>\n",
+            Serialization::Binary2 => "<DATA><BINARY2><STREAM encoding=\"base64\">\n",
+        });
         Ok(s.into_bytes())
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        if self.serialization == Serialization::Binary2 {
+            return self.binary2_batch(batch);
+        }
         let options = FormatOptions::default();
         let fmts = formatters(batch, &options)?;
         let mut s = String::with_capacity(batch.num_rows() * 80);
@@ -142,7 +207,13 @@ impl ResultWriter for VoTableWriter {
     }
 
     fn footer(&mut self, status: QueryStatus) -> Result<Vec<u8>> {
-        let mut s = String::from("</TABLEDATA></DATA>\n</TABLE>\n");
+        let mut s = match self.serialization {
+            Serialization::TableData => String::from("</TABLEDATA></DATA>\n</TABLE>\n"),
+            Serialization::Binary2 => {
+                let rest = BASE64_STANDARD.encode(std::mem::take(&mut self.pending));
+                format!("{rest}\n</STREAM></BINARY2></DATA>\n</TABLE>\n")
+            }
+        };
         if status == QueryStatus::Overflow {
             // TAP 1.1 §4.9: an INFO after the TABLE says the result was truncated.
             s.push_str("<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n");
@@ -156,7 +227,7 @@ impl ResultWriter for VoTableWriter {
 /// INFO name="QUERY_STATUS" value="ERROR" with the message as content.
 pub fn error_document(message: &str) -> String {
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VOTABLE version=\"1.5\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n</RESOURCE>\n</VOTABLE>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{VOTABLE_OPEN}\n<RESOURCE type=\"results\">\n<INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n</RESOURCE>\n</VOTABLE>\n",
         xml_escape(message)
     )
 }

@@ -6,8 +6,11 @@
 //! **Boundary:** the only crate that knows HTTP. It asks `adql-planner` to
 //! translate and run queries and `table-writers` to serialise them.
 
+pub mod examples;
 mod params;
+mod scs;
 mod sync;
+mod uploads;
 mod vosi;
 
 use adql_planner::Engine;
@@ -24,6 +27,10 @@ pub struct Limits {
     pub default_maxrec: u64,
     /// The most rows any request may have.
     pub hard_maxrec: u64,
+    /// The most bytes of uploaded tables one request may send.
+    pub max_upload_bytes: u64,
+    /// The most rows one uploaded table may have.
+    pub max_upload_rows: u64,
 }
 
 impl Default for Limits {
@@ -31,6 +38,8 @@ impl Default for Limits {
         Limits {
             default_maxrec: 20_000,
             hard_maxrec: 16_000_000,
+            max_upload_bytes: 100 << 20,
+            max_upload_rows: 1_000_000,
         }
     }
 }
@@ -43,6 +52,9 @@ pub struct AppState {
     pub base_url: String,
     /// Request limits.
     pub limits: Limits,
+    /// Main position columns (ra, dec) by qualified table name: the tables
+    /// with a cone search.
+    pub positions: std::collections::HashMap<String, (String, String)>,
 }
 
 /// The service's routes.
@@ -50,13 +62,30 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/tap", get(root))
-        .route("/tap/sync", get(sync::sync_get).post(sync::sync_post))
+        .route(
+            "/tap/sync",
+            get(sync::sync_get)
+                .post(sync::sync_post)
+                // Uploads are limited by `Limits::max_upload_bytes` as they
+                // arrive; the extra megabyte is for the other parameters.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    (state.limits.max_upload_bytes as usize).saturating_add(1 << 20),
+                )),
+        )
         .route("/tap/availability", get(vosi::availability))
         .route("/tap/capabilities", get(vosi::capabilities))
         .route("/tap/tables", get(vosi::tables))
+        .route("/tap/tables/{name}", get(vosi::table))
+        .route("/tap/examples", get(examples::examples))
+        .route("/scs/{table}", get(scs::search))
+        .route("/scs/{table}/capabilities", get(scs::capabilities))
         // No gzip layer yet: tower-http's compression cut streamed results
         // short after the header (seen with pyvo); to be fixed with issue 5.
         .layer(tower_http::cors::CorsLayer::permissive())
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::SERVER,
+            header::HeaderValue::from_static(concat!("Corvus/", env!("CARGO_PKG_VERSION"))),
+        ))
         .with_state(state)
 }
 

@@ -1,10 +1,11 @@
 //! `/tap/sync`: TAP 1.1 §2.3 synchronous queries.
 
 use crate::params::Params;
+use crate::uploads;
 use crate::{AppState, dali_error};
-use adql_planner::{AllowAll, with_metadata};
+use adql_planner::{AllowAll, Engine, Translation, with_metadata};
 use axum::body::{Body, Bytes};
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -18,14 +19,36 @@ pub(crate) async fn sync_get(
     run(state, Params::from_pairs(pairs)).await
 }
 
-pub(crate) async fn sync_post(
-    State(state): State<Arc<AppState>>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    run(state, Params::from_pairs(pairs)).await
+/// A POST, as a form (`application/x-www-form-urlencoded`) or, with
+/// uploads, as `multipart/form-data` (TAP 1.1 §2.5.8).
+pub(crate) async fn sync_post(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if multipart {
+        let parsed = match Multipart::from_request(request, &()).await {
+            Ok(m) => uploads::read_multipart(m, &state.limits).await,
+            Err(e) => Err(e.body_text()),
+        };
+        match parsed {
+            Ok((pairs, parts)) => run_with_parts(state, Params::from_pairs(pairs), parts).await,
+            Err(message) => dali_error(StatusCode::BAD_REQUEST, &message),
+        }
+    } else {
+        match Form::<Vec<(String, String)>>::from_request(request, &()).await {
+            Ok(Form(pairs)) => run(state, Params::from_pairs(pairs)).await,
+            Err(e) => dali_error(StatusCode::BAD_REQUEST, &e.body_text()),
+        }
+    }
 }
 
 async fn run(state: Arc<AppState>, p: Params) -> Response {
+    run_with_parts(state, p, uploads::Parts::default()).await
+}
+
+async fn run_with_parts(state: Arc<AppState>, p: Params, parts: uploads::Parts) -> Response {
     let bad = |m: &str| dali_error(StatusCode::BAD_REQUEST, m);
     if let Some(r) = p.get("REQUEST")
         && !r.eq_ignore_ascii_case("doQuery")
@@ -51,7 +74,8 @@ async fn run(state: Arc<AppState>, p: Params) -> Response {
         .unwrap_or("votable");
     let Some(format) = Format::parse(format_name) else {
         return bad(&format!(
-            "RESPONSEFORMAT={format_name} is not supported; use votable, csv or tsv"
+            "RESPONSEFORMAT={format_name} is not supported; use one of {}",
+            Format::names().join(", ")
         ));
     };
     let limits = &state.limits;
@@ -62,19 +86,55 @@ async fn run(state: Arc<AppState>, p: Params) -> Response {
             Err(_) => return bad(&format!("MAXREC={m} is not a non-negative whole number")),
         },
     };
-    let translation = match state.engine.translate(query, &AllowAll) {
+    // With uploads the query runs in a session of its own that also holds
+    // TAP_UPLOAD; the published tables are shared with it, not copied.
+    let with_uploads;
+    let engine = match p.get("UPLOAD").filter(|u| !u.trim().is_empty()) {
+        None => &state.engine,
+        Some(spec) => {
+            let tables = match uploads::load(spec, &parts, state.engine.context(), limits).await {
+                Ok(t) => t,
+                Err(m) => return bad(&m),
+            };
+            with_uploads = match state.engine.with_tables(tables) {
+                Ok(e) => e,
+                Err(e) => return bad(&e.to_string()),
+            };
+            &with_uploads
+        }
+    };
+    drop(parts);
+    let translation = match engine.translate(query, &AllowAll) {
         Ok(t) => t,
         Err(e) => return bad(&e.to_string()),
     };
+    respond(engine, &translation, query, format, maxrec, &dali_error).await
+}
+
+/// Runs a translated query and streams its result in `format`, cut at
+/// `maxrec` rows; failures before the first byte go through `error`.
+pub(crate) async fn respond(
+    engine: &Engine,
+    translation: &Translation,
+    query: &str,
+    format: Format,
+    maxrec: u64,
+    error: &(dyn Fn(StatusCode, &str) -> Response + Sync),
+) -> Response {
     // One row more than MAXREC tells whether the result overflowed.
     let sql = format!(
         "SELECT * FROM ({}) AS q LIMIT {}",
         translation.sql,
         maxrec + 1
     );
-    let df = match state.engine.context().sql(&sql).await {
+    let df = match engine.context().sql(&sql).await {
         Ok(df) => df,
-        Err(e) => return bad(&adql_planner::Error::from(e).to_string()),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &adql_planner::Error::from(e).to_string(),
+            );
+        }
     };
     let schema = with_metadata(
         &Arc::new(df.schema().as_arrow().clone()),
@@ -83,24 +143,27 @@ async fn run(state: Arc<AppState>, p: Params) -> Response {
     let stream = match df.execute_stream().await {
         Ok(s) => s,
         Err(e) => {
-            return dali_error(
+            return error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &adql_planner::Error::from(e).to_string(),
             );
         }
     };
-    let mut writer = format.writer(schema, query);
+    let mut writer = match format.writer(schema, query) {
+        Ok(w) => w,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let content_type = writer.content_type();
     let header_bytes = match writer.header() {
         Ok(h) => h,
-        Err(e) => return dali_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let body = Body::from_stream(result_stream(stream, writer, header_bytes, maxrec));
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// The response body: header, then each batch as it comes (cut at MAXREC),
-/// then the footer with the query status.
+/// then the footer with the query status, then whatever the writer spooled.
 fn result_stream(
     stream: datafusion::physical_plan::SendableRecordBatchStream,
     writer: Box<dyn ResultWriter>,
@@ -113,7 +176,9 @@ fn result_stream(
         header: Option<Vec<u8>>,
         sent: u64,
         maxrec: u64,
-        done: bool,
+        /// The footer is written; what is left is the spooled tail.
+        ended: bool,
+        tail: Option<table_writers::Spooled>,
     }
     let st = St {
         stream,
@@ -121,32 +186,43 @@ fn result_stream(
         header: Some(header),
         sent: 0,
         maxrec,
-        done: false,
+        ended: false,
+        tail: None,
     };
-    futures::stream::unfold(st, |mut st| async move {
+    let io = |e: String| std::io::Error::other(e);
+    /// Writes the footer and takes the spooled tail.
+    fn end(st: &mut St, status: QueryStatus, mut out: Vec<u8>) -> Result<Bytes, std::io::Error> {
+        st.ended = true;
+        out.extend(
+            st.writer
+                .footer(status)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+        );
+        st.tail = st
+            .writer
+            .spooled()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Bytes::from(out))
+    }
+    futures::stream::unfold(st, move |mut st| async move {
         if let Some(h) = st.header.take() {
             return Some((Ok(Bytes::from(h)), st));
         }
-        if st.done {
-            return None;
+        if st.ended {
+            let chunk = st.tail.as_mut()?.next()?;
+            return Some((chunk.map(Bytes::from).map_err(|e| io(e.to_string())), st));
         }
-        let io = |e: String| std::io::Error::other(e);
         match st.stream.next().await {
             Some(Ok(batch)) => {
                 let room = (st.maxrec - st.sent) as usize;
                 if batch.num_rows() > room {
                     // More rows than MAXREC: write what fits and report OVERFLOW.
-                    let part = batch.slice(0, room);
-                    st.done = true;
-                    let mut out = match st.writer.batch(&part) {
+                    let out = match st.writer.batch(&batch.slice(0, room)) {
                         Ok(b) => b,
                         Err(e) => return Some((Err(io(e.to_string())), st)),
                     };
-                    match st.writer.footer(QueryStatus::Overflow) {
-                        Ok(f) => out.extend(f),
-                        Err(e) => return Some((Err(io(e.to_string())), st)),
-                    }
-                    return Some((Ok(Bytes::from(out)), st));
+                    let r = end(&mut st, QueryStatus::Overflow, out);
+                    return Some((r, st));
                 }
                 st.sent += batch.num_rows() as u64;
                 match st.writer.batch(&batch) {
@@ -155,16 +231,15 @@ fn result_stream(
                 }
             }
             Some(Err(e)) => {
-                st.done = true;
+                // The header is out, so the status cannot change any more:
+                // cut the body, which clients report as an incomplete result.
+                st.ended = true;
                 tracing::warn!("query failed while streaming: {e}");
                 Some((Err(io(adql_planner::Error::from(e).to_string())), st))
             }
             None => {
-                st.done = true;
-                match st.writer.footer(QueryStatus::Ok) {
-                    Ok(f) => Some((Ok(Bytes::from(f)), st)),
-                    Err(e) => Some((Err(io(e.to_string())), st)),
-                }
+                let r = end(&mut st, QueryStatus::Ok, Vec::new());
+                Some((r, st))
             }
         }
     })

@@ -3,8 +3,11 @@
 //! (VODataService 1.2) generated from the catalog.
 
 use crate::{AppState, xml};
-use adql_planner::{AdqlType, Catalog};
+use adql_planner::tap_schema::{FOREIGN_KEYS, TAP_SCHEMA};
+use adql_planner::{Catalog, ColumnInfo, TableInfo};
 use axum::extract::State;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -69,7 +72,7 @@ pub(crate) async fn capabilities(State(state): State<Arc<AppState>>) -> Response
     let base = xml_escape(&state.base_url);
     let mut s = String::new();
     s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    s.push_str("<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">\n");
+    s.push_str("<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">\n");
     s.push_str("<capability standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\">\n");
     let _ = writeln!(
         s,
@@ -96,23 +99,27 @@ pub(crate) async fn capabilities(State(state): State<Arc<AppState>>) -> Response
         s.push_str("</languageFeatures>\n");
     }
     s.push_str("</language>\n");
-    for (mime, aliases) in table_writers::Format::all() {
-        let id = match *mime {
-            "application/x-votable+xml" => {
-                " ivo-id=\"ivo://ivoa.net/std/TAPRegExt#output-votable-td\""
-            }
-            _ => "",
-        };
-        let _ = write!(s, "<outputFormat{id}><mime>{mime}</mime>");
-        for a in *aliases {
+    for (mime, aliases, ivo_id) in table_writers::Format::all() {
+        let id = ivo_id
+            .map(|i| format!(" ivo-id=\"{i}\""))
+            .unwrap_or_default();
+        let _ = write!(s, "<outputFormat{id}><mime>{}</mime>", xml_escape(mime));
+        for a in aliases {
             let _ = write!(s, "<alias>{a}</alias>");
         }
         s.push_str("</outputFormat>\n");
     }
+    // TAPRegExt 1.0 §2.5: inline uploads only (URLs are not fetched).
+    s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\n");
     let _ = writeln!(
         s,
         "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit>",
         state.limits.default_maxrec, state.limits.hard_maxrec
+    );
+    let _ = writeln!(
+        s,
+        "<uploadLimit><hard unit=\"byte\">{}</hard></uploadLimit>",
+        state.limits.max_upload_bytes
     );
     s.push_str("</capability>\n");
     for (id, path) in [
@@ -125,72 +132,143 @@ pub(crate) async fn capabilities(State(state): State<Arc<AppState>>) -> Response
             "<capability standardID=\"{id}\"><interface xsi:type=\"vs:ParamHTTP\"><accessURL use=\"full\">{base}/{path}</accessURL></interface></capability>"
         );
     }
+    // DALI 1.1 §2.3, TAP 1.1 §2.4: the examples are for browsers.
+    let _ = writeln!(
+        s,
+        "<capability standardID=\"ivo://ivoa.net/std/DALI#examples\"><interface xsi:type=\"vr:WebBrowser\"><accessURL use=\"full\">{base}/examples</accessURL></interface></capability>"
+    );
     s.push_str("</vosi:capabilities>\n");
     xml(s)
 }
 
-/// The VOTable datatype of a column type (VODataService 1.2 §3.5.3).
-fn datatype(t: AdqlType) -> (&'static str, Option<&'static str>) {
-    match t {
-        AdqlType::Boolean => ("boolean", None),
-        AdqlType::SmallInt => ("short", None),
-        AdqlType::Integer => ("int", None),
-        AdqlType::BigInt => ("long", None),
-        AdqlType::Real => ("float", None),
-        AdqlType::Double => ("double", None),
-        AdqlType::Point => ("double", Some("2")),
-        AdqlType::Circle => ("double", Some("3")),
-        AdqlType::Polygon | AdqlType::Region | AdqlType::Array => ("double", Some("*")),
-        _ => ("char", Some("*")),
-    }
+/// `detail=min|max` of a `/tables` request (VOSI 1.1 §3.4).
+#[derive(serde::Deserialize)]
+pub(crate) struct TablesQuery {
+    detail: Option<String>,
 }
 
-pub(crate) async fn tables(State(state): State<Arc<AppState>>) -> Response {
+/// The tableset, grouped by schema in catalog order. With `detail=min` the
+/// columns are left out; without `detail` the whole tableset is returned.
+pub(crate) async fn tables(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<TablesQuery>,
+) -> Response {
+    let with_columns = !q.detail.is_some_and(|d| d.eq_ignore_ascii_case("min"));
     let catalog = state.engine.catalog();
-    let mut by_schema: Vec<(String, Vec<&adql_planner::TableInfo>)> = Vec::new();
+    let mut by_schema: Vec<(String, Vec<&TableInfo>)> = Vec::new();
     for t in catalog.tables() {
         match by_schema.iter_mut().find(|(s, _)| *s == t.schema) {
             Some((_, v)) => v.push(t),
             None => by_schema.push((t.schema.clone(), vec![t])),
         }
     }
-    let mut s = String::new();
-    s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let mut s = String::from(XML_DECLARATION);
     s.push_str("<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n");
     for (schema, tables) in by_schema {
         let _ = writeln!(s, "<schema><name>{}</name>", xml_escape(&schema));
+        if schema == TAP_SCHEMA {
+            s.push_str("<description>The TAP metadata tables (TAP 1.1 §4)</description>\n");
+        }
         for t in tables {
-            let _ = writeln!(s, "<table><name>{}</name>", xml_escape(&t.qualified_name()));
-            for c in &t.columns {
-                let _ = write!(s, "<column><name>{}</name>", xml_escape(&c.name));
-                let m = &c.meta;
-                for (tag, v) in [
-                    ("description", &m.description),
-                    ("unit", &m.unit),
-                    ("ucd", &m.ucd),
-                    ("utype", &m.utype),
-                ] {
-                    if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                        let _ = write!(s, "<{tag}>{}</{tag}>", xml_escape(v));
-                    }
-                }
-                let (dt, size) = datatype(c.ty);
-                let size = size
-                    .map(|a| format!(" arraysize=\"{a}\""))
-                    .unwrap_or_default();
-                let xtype =
-                    c.ty.xtype()
-                        .map(|x| format!(" extendedType=\"{x}\""))
-                        .unwrap_or_default();
-                let _ = writeln!(
-                    s,
-                    "<dataType xsi:type=\"vs:VOTableType\"{size}{xtype}>{dt}</dataType></column>"
-                );
-            }
-            s.push_str("</table>\n");
+            table_element(&mut s, "table", t, with_columns);
         }
         s.push_str("</schema>\n");
     }
     s.push_str("</vosi:tableset>\n");
     xml(s)
+}
+
+/// `/tables/SCHEMA.TABLE`: one table in full detail (VOSI 1.1 §3.4).
+pub(crate) async fn table(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Response {
+    let catalog = state.engine.catalog();
+    let found = catalog
+        .tables()
+        .into_iter()
+        .find(|t| t.qualified_name().eq_ignore_ascii_case(&name));
+    let Some(t) = found else {
+        return crate::dali_error(
+            StatusCode::NOT_FOUND,
+            &format!("no table {name}; /tap/tables lists the tables"),
+        );
+    };
+    let mut s = String::from(XML_DECLARATION);
+    table_element(&mut s, "vosi:table", t, true);
+    xml(s)
+}
+
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// A VODataService `Table` element named `tag`; the root element of a
+/// `/tables/NAME` document carries the namespaces.
+fn table_element(s: &mut String, tag: &str, t: &TableInfo, with_columns: bool) {
+    let namespaces = if tag == "vosi:table" {
+        " xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\""
+    } else {
+        ""
+    };
+    let _ = write!(
+        s,
+        "<{tag}{namespaces} type=\"table\"><name>{}</name>",
+        xml_escape(&t.qualified_name())
+    );
+    if let Some(d) = t.description.as_deref().filter(|d| !d.is_empty()) {
+        let _ = write!(s, "<description>{}</description>", xml_escape(d));
+    }
+    s.push('\n');
+    if with_columns {
+        for c in &t.columns {
+            column_element(s, c, t.schema == TAP_SCHEMA);
+        }
+        if t.schema == TAP_SCHEMA {
+            for k in FOREIGN_KEYS.iter().filter(|k| k.from_table == t.name) {
+                let _ = writeln!(
+                    s,
+                    "<foreignKey><targetTable>{TAP_SCHEMA}.{}</targetTable><fkColumn><fromColumn>{}</fromColumn><targetColumn>{}</targetColumn></fkColumn></foreignKey>",
+                    k.target_table, k.from_column, k.target_column
+                );
+            }
+        }
+    }
+    let _ = writeln!(s, "</{tag}>");
+}
+
+/// A column (VODataService 1.2 `TableParam`); the same facts as its row in
+/// TAP_SCHEMA.columns, from the same catalog entry.
+fn column_element(s: &mut String, c: &ColumnInfo, standard: bool) {
+    let std = if standard { " std=\"true\"" } else { "" };
+    let _ = write!(
+        s,
+        "<column{std}><name>{}</name>",
+        xml_escape(&adql_syntax::name_as_written(&c.name))
+    );
+    let m = &c.meta;
+    for (tag, v) in [
+        ("description", &m.description),
+        ("unit", &m.unit),
+        ("ucd", &m.ucd),
+        ("utype", &m.utype),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            let _ = write!(s, "<{tag}>{}</{tag}>", xml_escape(v));
+        }
+    }
+    let (datatype, arraysize) = c.ty.votable();
+    let arraysize = arraysize
+        .map(|a| format!(" arraysize=\"{a}\""))
+        .unwrap_or_default();
+    let xtype =
+        c.ty.xtype()
+            .map(|x| format!(" extendedType=\"{x}\""))
+            .unwrap_or_default();
+    let _ = write!(
+        s,
+        "<dataType xsi:type=\"vs:VOTableType\"{arraysize}{xtype}>{datatype}</dataType>"
+    );
+    if m.principal.unwrap_or(true) {
+        s.push_str("<flag>principal</flag>");
+    }
+    s.push_str("</column>\n");
 }

@@ -1,0 +1,235 @@
+//! Table uploads (TAP 1.1 §2.5.8, DALI 1.1 §3.4.5): `UPLOAD=name,param:part`
+//! names a part of a multipart POST that holds a table (VOTable, FITS, CSV,
+//! TSV or Parquet, told apart by their first bytes); the query reads it as
+//! `TAP_UPLOAD.name`. Upload URLs (`name,http://...`) are refused unless the
+//! operator allows them: fetching any URL a caller names would let callers
+//! reach hosts behind the firewall (server-side request forgery).
+
+use crate::Limits;
+use adql_planner::TableInfo;
+use datafusion::catalog::{MemTable, TableProvider};
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The schema uploaded tables live in.
+pub(crate) const TAP_UPLOAD: &str = "TAP_UPLOAD";
+
+/// The files of a multipart request, by part name, in a folder removed when
+/// the request is done.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub(crate) files: HashMap<String, PathBuf>,
+    pub(crate) dir: Option<tempfile::TempDir>,
+}
+
+/// Reads a multipart body: parts with a file name are saved to disk (at
+/// most `limits.max_upload_bytes` in all), the others are parameters.
+pub(crate) async fn read_multipart(
+    mut multipart: axum::extract::Multipart,
+    limits: &Limits,
+) -> Result<(Vec<(String, String)>, Parts), String> {
+    let mut params = Vec::new();
+    let mut parts = Parts::default();
+    let mut total: u64 = 0;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("cannot read the multipart request: {e}"))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if field.file_name().is_none() {
+            let value = field
+                .text()
+                .await
+                .map_err(|e| format!("cannot read the parameter {name}: {e}"))?;
+            params.push((name, value));
+            continue;
+        }
+        if parts.dir.is_none() {
+            parts.dir = Some(
+                tempfile::Builder::new()
+                    .prefix("corvus-upload-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot store the upload: {e}"))?,
+            );
+        }
+        let dir = parts
+            .dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
+        let path = dir.join(format!("part{}", parts.files.len()));
+        let mut file =
+            std::fs::File::create(&path).map_err(|e| format!("cannot store the upload: {e}"))?;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| format!("cannot read the upload {name}: {e}"))?
+        {
+            total += chunk.len() as u64;
+            if total > limits.max_upload_bytes {
+                return Err(format!(
+                    "the uploads exceed this service's limit of {} bytes",
+                    limits.max_upload_bytes
+                ));
+            }
+            file.write_all(&chunk)
+                .map_err(|e| format!("cannot store the upload: {e}"))?;
+        }
+        parts.files.insert(name, path);
+    }
+    Ok((params, parts))
+}
+
+/// Reads the tables an UPLOAD parameter names, each into memory (they are
+/// bounded by the upload limits) as `TAP_UPLOAD.name`.
+pub(crate) async fn load(
+    spec: &str,
+    parts: &Parts,
+    ctx: &SessionContext,
+    limits: &Limits,
+) -> Result<Vec<(TableInfo, Arc<dyn TableProvider>)>, String> {
+    let mut tables: Vec<(TableInfo, Arc<dyn TableProvider>)> = Vec::new();
+    for item in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((name, source)) = item.split_once(',') else {
+            return Err(format!(
+                "UPLOAD={item} is not name,source: write UPLOAD=mytable,param:part for a multipart part"
+            ));
+        };
+        let name = name.trim();
+        if catalog_name_invalid(name) {
+            return Err(format!(
+                "UPLOAD table name '{name}' is not a plain ADQL name (a letter, then letters, digits or _)"
+            ));
+        }
+        if tables
+            .iter()
+            .any(|(t, _)| t.name.eq_ignore_ascii_case(name))
+        {
+            return Err(format!("UPLOAD names the table {name} twice"));
+        }
+        let source = source.trim();
+        let path = if let Some(part) = source.strip_prefix("param:") {
+            parts.files.get(part).cloned().ok_or_else(|| {
+                format!("UPLOAD {name} refers to param:{part}, but the request has no file part named {part} (send it as multipart/form-data)")
+            })?
+        } else if source.starts_with("http://") || source.starts_with("https://") {
+            return Err(format!(
+                "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
+            ));
+        } else {
+            return Err(format!(
+                "UPLOAD {name}: '{source}' is neither param:PART nor a URL"
+            ));
+        };
+        tables.push(read_one(&path, name, ctx, limits).await?);
+    }
+    Ok(tables)
+}
+
+fn catalog_name_invalid(name: &str) -> bool {
+    let mut chars = name.chars();
+    !(chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// The format of a table file, from its first bytes.
+fn sniff(path: &Path) -> Result<&'static str, String> {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| format!("cannot read the upload: {e}"))?;
+    let head = &head[..n];
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let trimmed = text.trim_ascii_start();
+    Ok(if head.starts_with(b"PAR1") {
+        "parquet"
+    } else if head.starts_with(b"SIMPLE  =") {
+        "fits"
+    } else if trimmed.starts_with(b"<") {
+        "votable"
+    } else {
+        let first_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+        if first_line.contains(&b'\t') && !first_line.contains(&b',') {
+            "tsv"
+        } else {
+            "csv"
+        }
+    })
+}
+
+async fn read_one(
+    path: &Path,
+    name: &str,
+    ctx: &SessionContext,
+    limits: &Limits,
+) -> Result<(TableInfo, Arc<dyn TableProvider>), String> {
+    let format = sniff(path)?;
+    // The CSV reader goes by the file's extension.
+    let named = path.with_extension(format);
+    std::fs::rename(path, &named).map_err(|e| format!("cannot store the upload: {e}"))?;
+    let fail = |e: ingest::Error| format!("UPLOAD {name} ({format}): {e}");
+    let (info, provider) = ingest::read_table(ctx, &named, format, TAP_UPLOAD, name)
+        .await
+        .map_err(fail)?;
+    let _ = std::fs::rename(&named, path);
+    // Read it whole now: the query may scan it more than once, and the row
+    // limit is checked as the rows arrive.
+    let plan = provider
+        .scan(&ctx.state(), None, &[], None)
+        .await
+        .map_err(|e| format!("UPLOAD {name}: {e}"))?;
+    let mut stream = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx())
+        .map_err(|e| format!("UPLOAD {name}: {e}"))?;
+    let mut batches = Vec::new();
+    let mut rows: u64 = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| format!("UPLOAD {name} ({format}): {e}"))?;
+        rows += batch.num_rows() as u64;
+        if rows > limits.max_upload_rows {
+            return Err(format!(
+                "UPLOAD {name} has more than {} rows, this service's limit",
+                limits.max_upload_rows
+            ));
+        }
+        batches.push(batch);
+    }
+    let table = MemTable::try_new(provider.schema(), vec![batches])
+        .map_err(|e| format!("UPLOAD {name}: {e}"))?;
+    Ok((info, Arc::new(table)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_apart_by_their_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&[u8], &str); 6] = [
+            (b"PAR1....", "parquet"),
+            (b"SIMPLE  =                    T", "fits"),
+            (b"\xEF\xBB\xBF<?xml version='1.0'?><VOTABLE>", "votable"),
+            (b"  \n<VOTABLE>", "votable"),
+            (b"a,b\n1,2\n", "csv"),
+            (b"a\tb\n1\t2\n", "tsv"),
+        ];
+        for (i, (bytes, want)) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("f{i}"));
+            std::fs::write(&p, bytes).unwrap();
+            assert_eq!(sniff(&p).unwrap(), *want);
+        }
+    }
+
+    #[test]
+    fn upload_names_must_be_plain() {
+        assert!(catalog_name_invalid("1abc"));
+        assert!(catalog_name_invalid("a-b"));
+        assert!(!catalog_name_invalid("my_stars2"));
+    }
+}
