@@ -31,3 +31,26 @@ def corvus(tmp_path):
     run.query = query
     run.data = data
     return run
+
+
+def start_service(*extra):
+    """Starts `corvus serve --demo` on a free loopback port; returns (process, TAP URL)."""
+    assert CORVUS.exists(), f"build corvus first ({CORVUS} is missing): run ./scripts/test"
+    proc = subprocess.Popen([str(CORVUS), "serve", "--demo", "--bind", "127.0.0.1:0", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("Corvus TAP service at "):
+        proc.kill()
+        raise AssertionError("corvus serve did not start: " + line)
+    return proc, line.split(" at ", 1)[1].strip()
+
+
+@pytest.fixture(scope="session")
+def service():
+    """The demo TAP service, shared by every test of the session."""
+    proc, url = start_service()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

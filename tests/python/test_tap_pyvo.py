@@ -8,22 +8,9 @@ import urllib.request
 import pytest
 import pyvo
 
-from conftest import CORVUS, ROOT
+from conftest import ROOT
 
 VALIDATE = ROOT.parent / "shared" / "tools" / "vo-validate.sh"
-
-
-@pytest.fixture(scope="module")
-def service():
-    proc = subprocess.Popen([str(CORVUS), "serve", "--demo", "--bind", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line.startswith("Corvus TAP service at "), line + proc.stderr.read()
-        yield line.split(" at ", 1)[1].strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_pyvo_sync_query_gets_values_and_metadata(service):

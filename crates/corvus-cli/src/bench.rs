@@ -97,3 +97,93 @@ pub(crate) async fn ingest(rows: u64) -> anyhow::Result<ExitCode> {
     println!("{:<28} {:>16}", "target: RSS at 1e7 rows", "< 2048 MiB");
     Ok(ExitCode::SUCCESS)
 }
+
+/// `corvus bench serve`: the demo catalog served on a loopback port in this
+/// process; each output format fetched whole (`SELECT * FROM hip.main`,
+/// 117,955 rows × 45 columns) `repeat` times over a plain HTTP/1.1
+/// connection, and a trivial query timed over many requests.
+pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
+    let tmp = std::env::temp_dir().join(format!("corvus-bench-serve-{}", std::process::id()));
+    let mut dir = DataDir::open(&tmp).context("cannot create the benchmark folder")?;
+    ingest::demo::ingest_demo(&mut dir).await?;
+    let engine = crate::data::engine_for(&dir).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let state = std::sync::Arc::new(tap_server::AppState {
+        engine,
+        base_url: format!("http://{addr}/tap"),
+        limits: tap_server::Limits {
+            default_maxrec: 1 << 30,
+            ..Default::default()
+        },
+        positions: Default::default(),
+        metrics: Default::default(),
+        registry: Default::default(),
+    });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, tap_server::app(state)).await;
+    });
+    println!("| format | MB | seconds | MB/s | rows/s |");
+    println!("|---|---|---|---|---|");
+    for format in [
+        "votable", "binary2", "fits", "csv", "tsv", "parquet", "json",
+    ] {
+        let path =
+            format!("/tap/sync?LANG=ADQL&RESPONSEFORMAT={format}&QUERY=SELECT+*+FROM+hip.main");
+        let mut bytes = 0;
+        let started = Instant::now();
+        for _ in 0..repeat {
+            bytes += get(addr, &path).await?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "| {format} | {:.1} | {secs:.2} | {:.0} | {:.0} |",
+            bytes as f64 / 1e6 / f64::from(repeat),
+            bytes as f64 / 1e6 / secs,
+            117_955.0 * f64::from(repeat) / secs
+        );
+    }
+    let n = 200;
+    let started = Instant::now();
+    for _ in 0..n {
+        get(
+            addr,
+            "/tap/sync?LANG=ADQL&QUERY=SELECT+TOP+1+hip+FROM+hip.main",
+        )
+        .await?;
+    }
+    println!(
+        "\ntrivial sync query (SELECT TOP 1): {:.2} ms per request over {n}",
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+    );
+    if let Some(rss) = peak_rss() {
+        println!("peak RSS of the whole process: {} MiB", rss >> 20);
+    }
+    server.abort();
+    drop(dir);
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One GET with `Connection: close`; the bytes received (headers included).
+async fn get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    let mut first = true;
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        if first && !buf.starts_with(b"HTTP/1.1 200") {
+            anyhow::bail!("{path}: {}", String::from_utf8_lossy(&buf[..n.min(300)]));
+        }
+        first = false;
+        total += n as u64;
+    }
+    Ok(total)
+}

@@ -6,6 +6,7 @@ mod adql;
 mod bench;
 mod catalog_dir;
 mod data;
+mod export;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -26,8 +27,10 @@ enum Command {
     Adql(adql::AdqlCommand),
     /// Serve the published tables through IVOA TAP (prints the URL).
     Serve(serve::ServeArgs),
-    /// Publish a catalog file (fixed-width ASCII, CSV/TSV, Parquet) as a table.
+    /// Publish a catalog file (fixed-width ASCII, CSV/TSV, FITS, VOTable, Parquet) as a table.
     Ingest(data::IngestArgs),
+    /// Write a published table out whole with its metadata (VOTable, FITS, CSV, Parquet, ...).
+    Export(export::ExportArgs),
     /// List the published tables.
     Tables {
         #[command(flatten)]
@@ -63,6 +66,12 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
     },
+    /// Serve the demo catalog on loopback and report result throughput per output format.
+    Serve {
+        /// Fetches of each format.
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -78,10 +87,12 @@ fn main() -> ExitCode {
         Command::Adql(cmd) => adql::run(cmd),
         Command::Ingest(args) => runtime.block_on(data::ingest(args)),
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
+        Command::Export(args) => runtime.block_on(export::export(args)),
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
         Command::Query { query, demo, data } => runtime.block_on(data::query(&query, demo, data)),
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
+        Command::Bench(BenchCommand::Serve { repeat }) => runtime.block_on(bench::serve(repeat)),
     };
     match outcome {
         Ok(code) => code,

@@ -20,18 +20,125 @@ pub(crate) struct ServeArgs {
     /// The public URL of the TAP endpoint, if not http://ADDR/tap (behind a proxy).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    /// Service settings (limits, uploads) in TOML; see corvus.example.toml.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     data: DataArg,
+}
+
+/// `corvus.toml`: every key optional, unknown keys refused (a typo must
+/// not silently leave a limit at its default).
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    #[serde(default)]
+    limits: LimitsConfig,
+    #[serde(default)]
+    uploads: UploadsConfig,
+    #[serde(default)]
+    registry: RegistryConfig,
+}
+
+/// Who runs the service, for its VOResource record at /tap/resource.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RegistryConfig {
+    identifier: Option<String>,
+    title: Option<String>,
+    short_name: Option<String>,
+    description: Option<String>,
+    publisher: Option<String>,
+    contact_name: Option<String>,
+    contact_email: Option<String>,
+    reference_url: Option<String>,
+    subjects: Option<Vec<String>>,
+    created: Option<String>,
+}
+
+impl RegistryConfig {
+    fn apply(self, r: &mut tap_server::registry::RegistryInfo) {
+        let set = |field: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut r.identifier, self.identifier);
+        set(&mut r.title, self.title);
+        set(&mut r.short_name, self.short_name);
+        set(&mut r.description, self.description);
+        set(&mut r.publisher, self.publisher);
+        set(&mut r.contact_name, self.contact_name);
+        set(&mut r.contact_email, self.contact_email);
+        set(&mut r.reference_url, self.reference_url);
+        set(&mut r.created, self.created);
+        if let Some(s) = self.subjects {
+            r.subjects = s;
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LimitsConfig {
+    /// Rows returned when a request gives no MAXREC.
+    default_maxrec: Option<u64>,
+    /// The most rows any request may have.
+    hard_maxrec: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UploadsConfig {
+    /// The most bytes of uploaded tables in one request.
+    max_bytes: Option<u64>,
+    /// The most rows in one uploaded table.
+    max_rows: Option<u64>,
+    /// Fetch tables from URLs named in UPLOAD (off: server-side request forgery).
+    fetch_urls: Option<bool>,
+}
+
+fn settings_from(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<(tap_server::Limits, tap_server::registry::RegistryInfo)> {
+    let mut limits = tap_server::Limits::default();
+    let mut registry = tap_server::registry::RegistryInfo::default();
+    let Some(path) = path else {
+        return Ok((limits, registry));
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+    let config: Config = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    config.registry.apply(&mut registry);
+    let l = config.limits;
+    let u = config.uploads;
+    limits.default_maxrec = l.default_maxrec.unwrap_or(limits.default_maxrec);
+    limits.hard_maxrec = l.hard_maxrec.unwrap_or(limits.hard_maxrec);
+    limits.max_upload_bytes = u.max_bytes.unwrap_or(limits.max_upload_bytes);
+    limits.max_upload_rows = u.max_rows.unwrap_or(limits.max_upload_rows);
+    limits.fetch_upload_urls = u.fetch_urls.unwrap_or(limits.fetch_upload_urls);
+    if limits.default_maxrec > limits.hard_maxrec {
+        anyhow::bail!(
+            "{}: default_maxrec ({}) is above hard_maxrec ({})",
+            path.display(),
+            limits.default_maxrec,
+            limits.hard_maxrec
+        );
+    }
+    Ok((limits, registry))
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,tap_server=info,tower_http=info")
+            }),
         )
         .with_writer(std::io::stderr)
         .try_init();
+    let (limits, registry) = settings_from(args.config.as_deref())?;
     let (root, _demo) = if args.demo {
         let tmp = std::env::temp_dir().join(format!("corvus-demo-{}", std::process::id()));
         let mut dir = DataDir::open(&tmp).context("cannot create the demo data directory")?;
@@ -65,8 +172,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let state = Arc::new(tap_server::AppState {
         engine,
         base_url: base_url.clone(),
-        limits: Default::default(),
+        limits,
         positions,
+        metrics: Default::default(),
+        registry,
     });
     println!("Corvus TAP service at {base_url}");
     let _ = std::io::stdout().flush();

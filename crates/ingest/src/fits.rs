@@ -229,6 +229,13 @@ impl FitsTable {
                     ));
                 }
             };
+            // A DALI xtype (TXTYPn, as Corvus writes it) makes an array of
+            // doubles a POINT, CIRCLE or POLYGON again.
+            if col.info.ty == AdqlType::Array
+                && let Some(x) = keyword("TXTYP")
+            {
+                col.info.ty = AdqlType::from_arrow(&col.info.ty.to_arrow(), Some(&x));
+            }
             offset += col.width();
             columns.push(col);
         }

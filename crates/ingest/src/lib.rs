@@ -415,7 +415,12 @@ async fn open_input(
         }
         Format::Parquet => {
             let df = ctx
-                .read_parquet(paths.clone(), ParquetReadOptions::default())
+                // Keep the Arrow schema's field metadata: units, UCDs and
+                // descriptions that Corvus (or pyarrow) wrote there.
+                .read_parquet(
+                    paths.clone(),
+                    ParquetReadOptions::default().skip_metadata(false),
+                )
                 .await?;
             df.into_view()
         }

@@ -7,7 +7,9 @@
 //! translate and run queries and `table-writers` to serialise them.
 
 pub mod examples;
+pub mod metrics;
 mod params;
+pub mod registry;
 mod scs;
 mod sync;
 mod uploads;
@@ -31,6 +33,10 @@ pub struct Limits {
     pub max_upload_bytes: u64,
     /// The most rows one uploaded table may have.
     pub max_upload_rows: u64,
+    /// Fetch tables from the URLs an UPLOAD names. Off by default: the
+    /// service would make requests on the caller's behalf, possibly to
+    /// hosts behind the firewall (server-side request forgery).
+    pub fetch_upload_urls: bool,
 }
 
 impl Default for Limits {
@@ -40,6 +46,7 @@ impl Default for Limits {
             hard_maxrec: 16_000_000,
             max_upload_bytes: 100 << 20,
             max_upload_rows: 1_000_000,
+            fetch_upload_urls: false,
         }
     }
 }
@@ -55,6 +62,10 @@ pub struct AppState {
     /// Main position columns (ra, dec) by qualified table name: the tables
     /// with a cone search.
     pub positions: std::collections::HashMap<String, (String, String)>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// Who runs the service, for its registry record.
+    pub registry: registry::RegistryInfo,
 }
 
 /// The service's routes.
@@ -77,11 +88,27 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/tap/tables", get(vosi::tables))
         .route("/tap/tables/{name}", get(vosi::table))
         .route("/tap/examples", get(examples::examples))
+        .route("/tap/resource", get(registry::resource))
+        .route("/metrics", get(metrics::metrics))
         .route("/scs/{table}", get(scs::search))
         .route("/scs/{table}/capabilities", get(scs::capabilities))
-        // No gzip layer yet: tower-http's compression cut streamed results
-        // short after the header (seen with pyvo); to be fixed with issue 5.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            metrics::count,
+        ))
+        // gzip (or deflate, br, zstd) when the client's Accept-Encoding asks.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::cors::CorsLayer::permissive())
+        // One log line per request: method, path, status, latency.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                )
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
         .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
             header::SERVER,
             header::HeaderValue::from_static(concat!("Corvus/", env!("CARGO_PKG_VERSION"))),

@@ -176,6 +176,7 @@ pub(crate) async fn search(
         c.meta.ucd = ucd;
     }
     let mut response = respond(
+        &state,
         &state.engine,
         &translation,
         &adql,

@@ -1,5 +1,6 @@
 //! `/tap/sync`: TAP 1.1 §2.3 synchronous queries.
 
+use crate::metrics::Metrics;
 use crate::params::Params;
 use crate::uploads;
 use crate::{AppState, dali_error};
@@ -8,6 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Form, FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
 use std::sync::Arc;
 use table_writers::{Format, QueryStatus, ResultWriter};
@@ -108,12 +110,23 @@ async fn run_with_parts(state: Arc<AppState>, p: Params, parts: uploads::Parts) 
         Ok(t) => t,
         Err(e) => return bad(&e.to_string()),
     };
-    respond(engine, &translation, query, format, maxrec, &dali_error).await
+    tracing::info!(query, maxrec, format = ?format, runid = p.get("RUNID"), "sync query");
+    respond(
+        &state,
+        engine,
+        &translation,
+        query,
+        format,
+        maxrec,
+        &dali_error,
+    )
+    .await
 }
 
 /// Runs a translated query and streams its result in `format`, cut at
 /// `maxrec` rows; failures before the first byte go through `error`.
 pub(crate) async fn respond(
+    state: &Arc<AppState>,
     engine: &Engine,
     translation: &Translation,
     query: &str,
@@ -121,13 +134,15 @@ pub(crate) async fn respond(
     maxrec: u64,
     error: &(dyn Fn(StatusCode, &str) -> Response + Sync),
 ) -> Response {
-    // One row more than MAXREC tells whether the result overflowed.
-    let sql = format!(
-        "SELECT * FROM ({}) AS q LIMIT {}",
-        translation.sql,
-        maxrec + 1
-    );
-    let df = match engine.context().sql(&sql).await {
+    // One row more than MAXREC tells whether the result overflowed. The
+    // limit goes on the DataFrame, not around the SQL as a subquery: the
+    // optimizer may drop the ORDER BY of a subquery (SQL gives a derived
+    // table no order), and the rows must come in the order asked for.
+    let limited = match engine.context().sql(&translation.sql).await {
+        Ok(df) => df.limit(0, usize::try_from(maxrec + 1).ok()),
+        Err(e) => Err(e),
+    };
+    let df = match limited {
         Ok(df) => df,
         Err(e) => {
             return error(
@@ -158,29 +173,28 @@ pub(crate) async fn respond(
         Ok(h) => h,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    let body = Body::from_stream(result_stream(stream, writer, header_bytes, maxrec));
+    Metrics::add(&state.metrics.queries, 1);
+    let body = Body::from_stream(result_stream(
+        Arc::clone(state),
+        stream,
+        writer,
+        header_bytes,
+        maxrec,
+    ));
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// The response body: header, then each batch as it comes (cut at MAXREC),
 /// then the footer with the query status, then whatever the writer spooled.
 fn result_stream(
-    stream: datafusion::physical_plan::SendableRecordBatchStream,
+    state: Arc<AppState>,
+    stream: SendableRecordBatchStream,
     writer: Box<dyn ResultWriter>,
     header: Vec<u8>,
     maxrec: u64,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
-    struct St {
-        stream: datafusion::physical_plan::SendableRecordBatchStream,
-        writer: Box<dyn ResultWriter>,
-        header: Option<Vec<u8>>,
-        sent: u64,
-        maxrec: u64,
-        /// The footer is written; what is left is the spooled tail.
-        ended: bool,
-        tail: Option<table_writers::Spooled>,
-    }
-    let st = St {
+    let body = ResultBody {
+        state,
         stream,
         writer,
         header: Some(header),
@@ -189,58 +203,83 @@ fn result_stream(
         ended: false,
         tail: None,
     };
-    let io = |e: String| std::io::Error::other(e);
-    /// Writes the footer and takes the spooled tail.
-    fn end(st: &mut St, status: QueryStatus, mut out: Vec<u8>) -> Result<Bytes, std::io::Error> {
-        st.ended = true;
-        out.extend(
-            st.writer
-                .footer(status)
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-        );
-        st.tail = st
-            .writer
-            .spooled()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok(Bytes::from(out))
-    }
-    futures::stream::unfold(st, move |mut st| async move {
-        if let Some(h) = st.header.take() {
-            return Some((Ok(Bytes::from(h)), st));
+    futures::stream::unfold(body, |mut body| async move {
+        let next = body.next_chunk().await?;
+        if let Ok(b) = &next {
+            Metrics::add(&body.state.metrics.bytes, b.len() as u64);
         }
-        if st.ended {
-            let chunk = st.tail.as_mut()?.next()?;
-            return Some((chunk.map(Bytes::from).map_err(|e| io(e.to_string())), st));
+        Some((next, body))
+    })
+    // Fused: the compression layer polls once more after the end, which a
+    // bare `unfold` answers with a panic.
+    .fuse()
+}
+
+/// The state of a response body being written.
+struct ResultBody {
+    state: Arc<AppState>,
+    stream: SendableRecordBatchStream,
+    writer: Box<dyn ResultWriter>,
+    header: Option<Vec<u8>>,
+    /// Rows written so far.
+    sent: u64,
+    maxrec: u64,
+    /// The footer is written; what is left is the spooled tail.
+    ended: bool,
+    tail: Option<table_writers::Spooled>,
+}
+
+fn io(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl ResultBody {
+    /// The next piece of the body, or `None` at the end.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        if let Some(h) = self.header.take() {
+            return Some(Ok(Bytes::from(h)));
         }
-        match st.stream.next().await {
+        if self.ended {
+            let chunk = self.tail.as_mut()?.next()?;
+            return Some(chunk.map(Bytes::from).map_err(io));
+        }
+        match self.stream.next().await {
             Some(Ok(batch)) => {
-                let room = (st.maxrec - st.sent) as usize;
-                if batch.num_rows() > room {
-                    // More rows than MAXREC: write what fits and report OVERFLOW.
-                    let out = match st.writer.batch(&batch.slice(0, room)) {
-                        Ok(b) => b,
-                        Err(e) => return Some((Err(io(e.to_string())), st)),
-                    };
-                    let r = end(&mut st, QueryStatus::Overflow, out);
-                    return Some((r, st));
-                }
-                st.sent += batch.num_rows() as u64;
-                match st.writer.batch(&batch) {
-                    Ok(b) => Some((Ok(Bytes::from(b)), st)),
-                    Err(e) => Some((Err(io(e.to_string())), st)),
+                let room = (self.maxrec - self.sent) as usize;
+                let cut = batch.num_rows() > room;
+                // More rows than MAXREC: write what fits and report OVERFLOW.
+                let batch = if cut { batch.slice(0, room) } else { batch };
+                self.sent += batch.num_rows() as u64;
+                Metrics::add(&self.state.metrics.rows, batch.num_rows() as u64);
+                let out = match self.writer.batch(&batch) {
+                    Ok(b) => b,
+                    Err(e) => return Some(Err(io(e))),
+                };
+                if cut {
+                    Some(self.end(QueryStatus::Overflow, out))
+                } else {
+                    Some(Ok(Bytes::from(out)))
                 }
             }
             Some(Err(e)) => {
                 // The header is out, so the status cannot change any more:
                 // cut the body, which clients report as an incomplete result.
-                st.ended = true;
+                self.ended = true;
                 tracing::warn!("query failed while streaming: {e}");
-                Some((Err(io(adql_planner::Error::from(e).to_string())), st))
+                Some(Err(io(adql_planner::Error::from(e))))
             }
-            None => {
-                let r = end(&mut st, QueryStatus::Ok, Vec::new());
-                Some((r, st))
-            }
+            None => Some(self.end(QueryStatus::Ok, Vec::new())),
         }
-    })
+    }
+
+    /// Writes the footer after `out` and takes the spooled tail.
+    fn end(&mut self, status: QueryStatus, mut out: Vec<u8>) -> Result<Bytes, std::io::Error> {
+        self.ended = true;
+        if status == QueryStatus::Overflow {
+            Metrics::add(&self.state.metrics.overflows, 1);
+        }
+        out.extend(self.writer.footer(status).map_err(io)?);
+        self.tail = self.writer.spooled().map_err(io)?;
+        Ok(Bytes::from(out))
+    }
 }

@@ -94,6 +94,8 @@ pub(crate) async fn load(
     limits: &Limits,
 ) -> Result<Vec<(TableInfo, Arc<dyn TableProvider>)>, String> {
     let mut tables: Vec<(TableInfo, Arc<dyn TableProvider>)> = Vec::new();
+    // Tables fetched from URLs; read into memory before this goes.
+    let mut fetched: Option<tempfile::TempDir> = None;
     for item in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         let Some((name, source)) = item.split_once(',') else {
             return Err(format!(
@@ -118,9 +120,25 @@ pub(crate) async fn load(
                 format!("UPLOAD {name} refers to param:{part}, but the request has no file part named {part} (send it as multipart/form-data)")
             })?
         } else if source.starts_with("http://") || source.starts_with("https://") {
-            return Err(format!(
-                "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
-            ));
+            if !limits.fetch_upload_urls {
+                return Err(format!(
+                    "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
+                ));
+            }
+            let dir = fetched
+                .get_or_insert(
+                    tempfile::Builder::new()
+                        .prefix("corvus-upload-")
+                        .tempdir()
+                        .map_err(|e| format!("cannot store the upload: {e}"))?,
+                )
+                .path()
+                .to_path_buf();
+            let path = dir.join(format!("url{}", tables.len()));
+            fetch(source, &path, limits)
+                .await
+                .map_err(|e| format!("UPLOAD {name}: cannot fetch {source}: {e}"))?;
+            path
         } else {
             return Err(format!(
                 "UPLOAD {name}: '{source}' is neither param:PART nor a URL"
@@ -129,6 +147,46 @@ pub(crate) async fn load(
         tables.push(read_one(&path, name, ctx, limits).await?);
     }
     Ok(tables)
+}
+
+/// Downloads an upload URL (plain HTTP; this build has no TLS) into
+/// `dest`, at most `limits.max_upload_bytes`, within a minute.
+async fn fetch(url: &str, dest: &Path, limits: &Limits) -> Result<(), String> {
+    use http_body_util::BodyExt;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    if url.starts_with("https://") {
+        return Err("https URLs are not supported here; use http, or send the table inline".into());
+    }
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let client = Client::builder(TokioExecutor::new())
+        .build_http::<http_body_util::Empty<axum::body::Bytes>>();
+    let download = async {
+        let response = client.get(uri).await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("the server answered {}", response.status()));
+        }
+        let mut body = response.into_body();
+        let mut file = std::fs::File::create(dest).map_err(|e| e.to_string())?;
+        let mut total: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| e.to_string())?;
+            if let Some(chunk) = frame.data_ref() {
+                total += chunk.len() as u64;
+                if total > limits.max_upload_bytes {
+                    return Err(format!(
+                        "it is larger than this service's upload limit of {} bytes",
+                        limits.max_upload_bytes
+                    ));
+                }
+                file.write_all(chunk).map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), download)
+        .await
+        .map_err(|_| "no answer within 60 s".to_string())?
 }
 
 fn catalog_name_invalid(name: &str) -> bool {
@@ -177,7 +235,6 @@ async fn read_one(
     let (info, provider) = ingest::read_table(ctx, &named, format, TAP_UPLOAD, name)
         .await
         .map_err(fail)?;
-    let _ = std::fs::rename(&named, path);
     // Read it whole now: the query may scan it more than once, and the row
     // limit is checked as the rows arrive.
     let plan = provider

@@ -68,11 +68,25 @@ const FEATURES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The namespaces capability elements use.
+pub(crate) const CAPABILITY_NAMESPACES: &str = "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\"";
+
 pub(crate) async fn capabilities(State(state): State<Arc<AppState>>) -> Response {
+    let mut s = String::from(XML_DECLARATION);
+    let _ = writeln!(
+        s,
+        "<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" {CAPABILITY_NAMESPACES}>"
+    );
+    s.push_str(&capability_elements(&state));
+    s.push_str("</vosi:capabilities>\n");
+    xml(s)
+}
+
+/// The service's capabilities: TAP with TAPRegExt, the VOSI endpoints and
+/// the examples (shared by `/capabilities` and the registry record).
+pub(crate) fn capability_elements(state: &AppState) -> String {
     let base = xml_escape(&state.base_url);
     let mut s = String::new();
-    s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    s.push_str("<vosi:capabilities xmlns:vosi=\"http://www.ivoa.net/xml/VOSICapabilities/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\" xmlns:vr=\"http://www.ivoa.net/xml/VOResource/v1.0\" xmlns:tr=\"http://www.ivoa.net/xml/TAPRegExt/v1.0\">\n");
     s.push_str("<capability standardID=\"ivo://ivoa.net/std/TAP\" xsi:type=\"tr:TableAccess\">\n");
     let _ = writeln!(
         s,
@@ -109,8 +123,11 @@ pub(crate) async fn capabilities(State(state): State<Arc<AppState>>) -> Response
         }
         s.push_str("</outputFormat>\n");
     }
-    // TAPRegExt 1.0 §2.5: inline uploads only (URLs are not fetched).
+    // TAPRegExt 1.0 §2.5: inline uploads; URLs only where the operator allows it.
     s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\n");
+    if state.limits.fetch_upload_urls {
+        s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\n");
+    }
     let _ = writeln!(
         s,
         "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit>",
@@ -137,8 +154,7 @@ pub(crate) async fn capabilities(State(state): State<Arc<AppState>>) -> Response
         s,
         "<capability standardID=\"ivo://ivoa.net/std/DALI#examples\"><interface xsi:type=\"vr:WebBrowser\"><accessURL use=\"full\">{base}/examples</accessURL></interface></capability>"
     );
-    s.push_str("</vosi:capabilities>\n");
-    xml(s)
+    s
 }
 
 /// `detail=min|max` of a `/tables` request (VOSI 1.1 §3.4).
@@ -154,6 +170,15 @@ pub(crate) async fn tables(
     Query(q): Query<TablesQuery>,
 ) -> Response {
     let with_columns = !q.detail.is_some_and(|d| d.eq_ignore_ascii_case("min"));
+    let mut s = String::from(XML_DECLARATION);
+    s.push_str("<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n");
+    s.push_str(&schema_elements(&state, with_columns));
+    s.push_str("</vosi:tableset>\n");
+    xml(s)
+}
+
+/// The `schema` elements of the tableset, in catalog order.
+pub(crate) fn schema_elements(state: &AppState, with_columns: bool) -> String {
     let catalog = state.engine.catalog();
     let mut by_schema: Vec<(String, Vec<&TableInfo>)> = Vec::new();
     for t in catalog.tables() {
@@ -162,8 +187,7 @@ pub(crate) async fn tables(
             None => by_schema.push((t.schema.clone(), vec![t])),
         }
     }
-    let mut s = String::from(XML_DECLARATION);
-    s.push_str("<vosi:tableset xmlns:vosi=\"http://www.ivoa.net/xml/VOSITables/v1.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:vs=\"http://www.ivoa.net/xml/VODataService/v1.1\">\n");
+    let mut s = String::new();
     for (schema, tables) in by_schema {
         let _ = writeln!(s, "<schema><name>{}</name>", xml_escape(&schema));
         if schema == TAP_SCHEMA {
@@ -174,8 +198,7 @@ pub(crate) async fn tables(
         }
         s.push_str("</schema>\n");
     }
-    s.push_str("</vosi:tableset>\n");
-    xml(s)
+    s
 }
 
 /// `/tables/SCHEMA.TABLE`: one table in full detail (VOSI 1.1 §3.4).
@@ -199,7 +222,7 @@ pub(crate) async fn table(
     xml(s)
 }
 
-const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+pub(crate) const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 /// A VODataService `Table` element named `tag`; the root element of a
 /// `/tables/NAME` document carries the namespaces.

@@ -1,0 +1,124 @@
+//! `/metrics`: counters in the Prometheus text format (version 0.0.4), for
+//! the operator's monitoring. Counted where the work happens: requests by
+//! endpoint in a middleware, queries, rows and bytes in the result stream.
+
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The endpoints counted apart.
+const ENDPOINTS: &[&str] = &[
+    "sync",
+    "scs",
+    "tables",
+    "capabilities",
+    "availability",
+    "examples",
+    "metrics",
+    "other",
+];
+
+/// The service's counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: [AtomicU64; 8],
+    /// Queries whose result started streaming.
+    pub(crate) queries: AtomicU64,
+    /// Requests answered with an error document.
+    pub(crate) errors: AtomicU64,
+    /// Result rows sent.
+    pub(crate) rows: AtomicU64,
+    /// Result bytes sent (before any compression).
+    pub(crate) bytes: AtomicU64,
+    /// Results that MAXREC cut.
+    pub(crate) overflows: AtomicU64,
+}
+
+impl Metrics {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+fn endpoint(path: &str) -> usize {
+    let name = if path.starts_with("/scs/") {
+        "scs"
+    } else if path.starts_with("/tap/tables") {
+        "tables"
+    } else {
+        path.trim_start_matches("/tap/").trim_start_matches('/')
+    };
+    ENDPOINTS
+        .iter()
+        .position(|e| *e == name)
+        .unwrap_or(ENDPOINTS.len() - 1)
+}
+
+/// Counts every request by endpoint.
+pub(crate) async fn count(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    Metrics::add(&state.metrics.requests[endpoint(request.uri().path())], 1);
+    let response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        Metrics::add(&state.metrics.errors, 1);
+    }
+    response
+}
+
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let m = &state.metrics;
+    let mut s = String::new();
+    s.push_str("# HELP corvus_http_requests_total HTTP requests by endpoint.\n# TYPE corvus_http_requests_total counter\n");
+    for (i, e) in ENDPOINTS.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "corvus_http_requests_total{{endpoint=\"{e}\"}} {}",
+            m.requests[i].load(Ordering::Relaxed)
+        );
+    }
+    for (name, help, v) in [
+        (
+            "corvus_queries_total",
+            "Queries whose result started streaming.",
+            &m.queries,
+        ),
+        (
+            "corvus_query_errors_total",
+            "Requests refused with an error document.",
+            &m.errors,
+        ),
+        ("corvus_result_rows_total", "Result rows sent.", &m.rows),
+        (
+            "corvus_result_bytes_total",
+            "Result bytes sent, before compression.",
+            &m.bytes,
+        ),
+        (
+            "corvus_result_overflows_total",
+            "Results cut at MAXREC.",
+            &m.overflows,
+        ),
+    ] {
+        let _ = writeln!(
+            s,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            v.load(Ordering::Relaxed)
+        );
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s,
+    )
+        .into_response()
+}
