@@ -54,6 +54,7 @@ struct RegistryConfig {
     reference_url: Option<String>,
     subjects: Option<Vec<String>>,
     created: Option<String>,
+    updated: Option<String>,
 }
 
 impl RegistryConfig {
@@ -72,6 +73,7 @@ impl RegistryConfig {
         set(&mut r.contact_email, self.contact_email);
         set(&mut r.reference_url, self.reference_url);
         set(&mut r.created, self.created);
+        set(&mut r.updated, self.updated);
         if let Some(s) = self.subjects {
             r.subjects = s;
         }

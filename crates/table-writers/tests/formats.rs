@@ -1,6 +1,7 @@
 //! Each writer's output for one small batch with every kind of value
 //! (integers, a 64-bit integer beyond 2^53, doubles, NULLs, a string that
 //! needs escaping, a POINT), as insta snapshots.
+#![allow(clippy::unwrap_used)]
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Float64Builder, Int32Array, Int64Array, ListBuilder,
@@ -20,12 +21,15 @@ fn field(name: &str, array: &ArrayRef, md: &[(&str, &str)]) -> Field {
     Field::new(name, array.data_type().clone(), true).with_metadata(md)
 }
 
+/// A column: name, values, field metadata.
+type Column<'a> = (&'a str, ArrayRef, Vec<(&'a str, &'a str)>);
+
 fn batch() -> (SchemaRef, RecordBatch) {
     let mut points = ListBuilder::new(Float64Builder::new());
     points.values().append_slice(&[10.5, -3.25]);
     points.append(true);
     points.append_null();
-    let columns: Vec<(&str, ArrayRef, Vec<(&str, &str)>)> = vec![
+    let columns: Vec<Column> = vec![
         (
             "id",
             Arc::new(Int32Array::from(vec![Some(1), None])),

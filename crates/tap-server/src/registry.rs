@@ -34,6 +34,8 @@ pub struct RegistryInfo {
     pub subjects: Vec<String>,
     /// When the record was first made, YYYY-MM-DD.
     pub created: String,
+    /// When it last changed, YYYY-MM-DD (registries harvest by this date).
+    pub updated: String,
 }
 
 impl Default for RegistryInfo {
@@ -49,6 +51,7 @@ impl Default for RegistryInfo {
             reference_url: String::new(),
             subjects: vec!["astronomical-databases".into()],
             created: "2026-01-01".into(),
+            updated: "2026-01-01".into(),
         }
     }
 }
@@ -64,8 +67,9 @@ pub(crate) async fn resource(State(state): State<Arc<AppState>>) -> Response {
     let mut s = String::from(XML_DECLARATION);
     let _ = writeln!(
         s,
-        "<ri:Resource xmlns:ri=\"http://www.ivoa.net/xml/RegistryInterface/v1.0\" {CAPABILITY_NAMESPACES} xsi:type=\"vs:CatalogService\" created=\"{}T00:00:00Z\" status=\"active\">",
-        e(&r.created)
+        "<ri:Resource xmlns:ri=\"http://www.ivoa.net/xml/RegistryInterface/v1.0\" {CAPABILITY_NAMESPACES} xsi:type=\"vs:CatalogService\" created=\"{}T00:00:00Z\" updated=\"{}T00:00:00Z\" status=\"active\">",
+        e(&r.created),
+        e(&r.updated)
     );
     let _ = writeln!(
         s,
