@@ -123,24 +123,26 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, tap_server::app(state)).await;
     });
-    println!("| format | MB | seconds | MB/s | rows/s |");
-    println!("|---|---|---|---|---|");
+    println!("| format | MB | seconds | MB/s | rows/s | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|");
     for format in [
         "votable", "binary2", "fits", "csv", "tsv", "parquet", "json",
     ] {
         let path =
             format!("/tap/sync?LANG=ADQL&RESPONSEFORMAT={format}&QUERY=SELECT+*+FROM+hip.main");
         let mut bytes = 0;
+        reset_peak_rss();
         let started = Instant::now();
         for _ in 0..repeat {
             bytes += get(addr, &path).await?;
         }
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "| {format} | {:.1} | {secs:.2} | {:.0} | {:.0} |",
+            "| {format} | {:.1} | {secs:.2} | {:.0} | {:.0} | {} |",
             bytes as f64 / 1e6 / f64::from(repeat),
             bytes as f64 / 1e6 / secs,
-            117_955.0 * f64::from(repeat) / secs
+            117_955.0 * f64::from(repeat) / secs,
+            peak_rss().unwrap_or(0) >> 20
         );
     }
     let n = 200;
@@ -163,6 +165,12 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
     drop(dir);
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts a new peak-RSS measurement (Linux: writing 5 to clear_refs
+/// resets VmHWM to the current RSS), so each format's peak is its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// One GET with `Connection: close`; the bytes received (headers included).

@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::metadata::KeyValue;
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -62,6 +62,10 @@ impl ParquetWriter {
         );
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            // A download is read once, whole: dictionaries and page
+            // statistics would cost more to write than they save to read.
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_key_value_metadata(Some(vec![
                 KeyValue::new("IVOA.VOTable-Parquet.version".into(), "1.0".to_string()),
                 KeyValue::new("IVOA.VOTable-Parquet.content".into(), content),

@@ -4,7 +4,7 @@
 //! it) and QUERY.
 
 use crate::binary::{Cells, Kind, binary2_row};
-use crate::text::{cell, formatters};
+use crate::text::{TextCells, formatters, write_cell};
 use crate::{Result, ResultWriter};
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
@@ -27,6 +27,18 @@ pub enum QueryStatus {
     Ok,
     /// MAXREC rows were written and more existed.
     Overflow,
+}
+
+/// Appends `s` escaped for XML to `out`, copying it whole when nothing
+/// needs escaping (the usual case).
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    if s.bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'') || b < 0x20)
+    {
+        out.extend_from_slice(xml_escape(s).as_bytes());
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
 }
 
 /// Escapes text for XML content and attribute values.
@@ -187,23 +199,28 @@ impl ResultWriter for VoTableWriter {
         }
         let options = FormatOptions::default();
         let fmts = formatters(batch, &options)?;
-        let mut s = String::with_capacity(batch.num_rows() * 80);
+        let cells: Vec<TextCells> = batch
+            .columns()
+            .iter()
+            .map(|c| TextCells::of(c.as_ref()))
+            .collect();
+        let escape = |out: &mut Vec<u8>, v: &str| escape_into(out, v);
+        let mut out = Vec::with_capacity(batch.num_rows() * 80);
         for row in 0..batch.num_rows() {
-            s.push_str("<TR>");
-            for (col, fmt) in batch.columns().iter().zip(&fmts) {
-                match cell(col.as_ref(), row, fmt)? {
-                    // An empty TD is NULL for every datatype (VOTable 1.5 §5.1).
-                    None => s.push_str("<TD/>"),
-                    Some(v) => {
-                        s.push_str("<TD>");
-                        s.push_str(&xml_escape(&v));
-                        s.push_str("</TD>");
-                    }
+            out.extend_from_slice(b"<TR>");
+            for ((col, fmt), kind) in batch.columns().iter().zip(&fmts).zip(&cells) {
+                // An empty TD is NULL for every datatype (VOTable 1.5 §5.1).
+                out.extend_from_slice(b"<TD>");
+                if write_cell(&mut out, col.as_ref(), kind, row, fmt, &escape)? {
+                    out.extend_from_slice(b"</TD>");
+                } else {
+                    out.truncate(out.len() - 4);
+                    out.extend_from_slice(b"<TD/>");
                 }
             }
-            s.push_str("</TR>\n");
+            out.extend_from_slice(b"</TR>\n");
         }
-        Ok(s.into_bytes())
+        Ok(out)
     }
 
     fn footer(&mut self, status: QueryStatus) -> Result<Vec<u8>> {
