@@ -367,3 +367,24 @@ def test_registry_record_validates_and_uses_the_configuration(tmp_path):
                          capture_output=True, text=True,
                          env={"XML_CATALOG_FILES": str(XSD / "catalog.xml"), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts is not installed")
+def test_stilts_tapquery_reads_the_service(service):
+    out = subprocess.run(["stilts", "tapquery", f"tapurl={service}", "sync=true", "ofmt=csv",
+                          "adql=SELECT TOP 3 hip, ra FROM hip.main ORDER BY hip"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "hip,ra" and [l.split(",")[0] for l in lines[1:]] == ["1", "2", "3"]
+
+
+def test_a_broken_upload_is_reported_without_internal_paths(service):
+    broken = (b'<?xml version="1.0"?><VOTABLE version="1.4"><RESOURCE><TABLE>'
+              b'<FIELD name="a" datatype="int"/><DATA><TABLEDATA><TR><TD>x</TD></TR>')
+    r = requests.post(service + "/sync", data={"LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.bad",
+                                               "UPLOAD": "bad,param:t"},
+                      files={"t": ("t.vot", broken)}, timeout=60)
+    assert r.status_code == 400
+    assert "UPLOAD bad (votable)" in r.text, r.text
+    assert "/tmp" not in r.text and "corvus-upload" not in r.text, r.text

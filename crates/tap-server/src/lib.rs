@@ -51,6 +51,21 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The row limit for a request's MAXREC (DALI 1.1 §3.3.3): the default
+    /// when absent, never above the hard limit.
+    pub(crate) fn maxrec(&self, value: Option<&str>) -> Result<u64, String> {
+        match value {
+            None => Ok(self.default_maxrec),
+            Some(m) => m
+                .trim()
+                .parse::<u64>()
+                .map(|n| n.min(self.hard_maxrec))
+                .map_err(|_| format!("MAXREC={m} is not a non-negative whole number")),
+        }
+    }
+}
+
 /// What every handler shares.
 pub struct AppState {
     /// The engine with the published tables.

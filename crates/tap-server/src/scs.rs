@@ -117,18 +117,12 @@ pub(crate) async fn search(
         Ok(c) => c,
         Err(m) => return scs_error(StatusCode::BAD_REQUEST, &m),
     };
-    let limits = &state.limits;
-    let maxrec = match params.get("MAXREC") {
-        None => limits.default_maxrec,
-        Some(m) => match m.trim().parse::<u64>() {
-            Ok(n) => n.min(limits.hard_maxrec),
-            Err(_) => {
-                return scs_error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("MAXREC={m} is not a non-negative whole number"),
-                );
-            }
-        },
+    let maxrec = match state
+        .limits
+        .maxrec(params.get("MAXREC").map(String::as_str))
+    {
+        Ok(n) => n,
+        Err(m) => return scs_error(StatusCode::BAD_REQUEST, &m),
     };
     // SR=0 asks for the columns only (SCS 1.03 §2.1).
     let maxrec = if sr == 0.0 { 0 } else { maxrec };

@@ -81,12 +81,9 @@ async fn run_with_parts(state: Arc<AppState>, p: Params, parts: uploads::Parts) 
         ));
     };
     let limits = &state.limits;
-    let maxrec = match p.get("MAXREC") {
-        None => limits.default_maxrec,
-        Some(m) => match m.trim().parse::<u64>() {
-            Ok(n) => n.min(limits.hard_maxrec),
-            Err(_) => return bad(&format!("MAXREC={m} is not a non-negative whole number")),
-        },
+    let maxrec = match limits.maxrec(p.get("MAXREC")) {
+        Ok(n) => n,
+        Err(m) => return bad(&m),
     };
     // With uploads the query runs in a session of its own that also holds
     // TAP_UPLOAD; the published tables are shared with it, not copied.

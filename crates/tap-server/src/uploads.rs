@@ -231,22 +231,29 @@ async fn read_one(
     // The CSV reader goes by the file's extension.
     let named = path.with_extension(format);
     std::fs::rename(path, &named).map_err(|e| format!("cannot store the upload: {e}"))?;
-    let fail = |e: ingest::Error| format!("UPLOAD {name} ({format}): {e}");
+    // Messages name the upload, never the temporary file behind it.
+    let temp = named.to_string_lossy().into_owned();
+    let clean = |e: &dyn std::fmt::Display| {
+        format!(
+            "UPLOAD {name} ({format}): {}",
+            e.to_string().replace(&temp, name)
+        )
+    };
     let (info, provider) = ingest::read_table(ctx, &named, format, TAP_UPLOAD, name)
         .await
-        .map_err(fail)?;
+        .map_err(|e| clean(&e))?;
     // Read it whole now: the query may scan it more than once, and the row
     // limit is checked as the rows arrive.
     let plan = provider
         .scan(&ctx.state(), None, &[], None)
         .await
-        .map_err(|e| format!("UPLOAD {name}: {e}"))?;
-    let mut stream = datafusion::physical_plan::execute_stream(plan, ctx.task_ctx())
-        .map_err(|e| format!("UPLOAD {name}: {e}"))?;
+        .map_err(|e| clean(&e))?;
+    let mut stream =
+        datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(|e| clean(&e))?;
     let mut batches = Vec::new();
     let mut rows: u64 = 0;
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| format!("UPLOAD {name} ({format}): {e}"))?;
+        let batch = batch.map_err(|e| clean(&e))?;
         rows += batch.num_rows() as u64;
         if rows > limits.max_upload_rows {
             return Err(format!(
