@@ -29,7 +29,8 @@ QUERY = (
     "SELECT TOP 40 hip, ra, dec, hpmag, POINT('ICRS', ra, dec) AS pos, "
     "CAST(hip AS BIGINT) * 1000000000000 + 7 AS big, "
     "CASE WHEN MOD(hip, 3) = 0 THEN NULL ELSE sn END AS maybe_int, "
-    "CASE WHEN MOD(hip, 2) = 0 THEN NULL ELSE b_v END AS maybe_float "
+    "CASE WHEN MOD(hip, 2) = 0 THEN NULL ELSE b_v END AS maybe_float, "
+    "CAST('2016-01-01T12:30:00.125' AS TIMESTAMP) AS epoch "
     "FROM hip.main ORDER BY hip")
 
 
@@ -157,11 +158,11 @@ def test_what_the_service_writes_it_reads_back_as_an_upload(service, tmp_path, r
         back = pyvo.dal.TAPResults(parse(io.BytesIO(r.content)))
     table = back.to_table()
     assert table.colnames == reference.colnames
-    for name in ["hip", "ra", "dec", "hpmag", "big", "maybe_int"]:
+    for name in ["hip", "ra", "dec", "hpmag", "big", "maybe_int", "epoch"]:
         assert column(table, name) == column(reference, name), name
     assert [list(p) for p in table["pos"]] == [list(p) for p in reference["pos"]]
     ref = parse_single_table(str(download(service, tmp_path, "votable")[0]))
-    for name in ["ra", "hpmag", "pos", "big"]:
+    for name in ["ra", "hpmag", "pos", "big", "epoch"]:
         field = back.votable.get_field_by_id_or_name(name)
         want = ref.get_field_by_id_or_name(name)
         assert (field.unit, field.ucd, field.xtype, field.datatype) == (
@@ -388,3 +389,21 @@ def test_a_broken_upload_is_reported_without_internal_paths(service):
     assert r.status_code == 400
     assert "UPLOAD bad (votable)" in r.text, r.text
     assert "/tmp" not in r.text and "corvus-upload" not in r.text, r.text
+
+
+def test_a_query_over_the_time_limit_ends_with_an_error_after_the_rows(tmp_path):
+    config = tmp_path / "corvus.toml"
+    config.write_text("[limits]\nexecution_seconds = 1\n")
+    proc, url = start_service("--config", str(config))
+    try:
+        caps = urllib.request.urlopen(url + "/capabilities").read().decode()
+        assert "<executionDuration><default>1</default><hard>1</hard></executionDuration>" in caps
+        body, _ = fetch(url + "/sync", LANG="ADQL",
+                        QUERY="SELECT a.hip FROM hip.main AS a CROSS JOIN hip.main AS b "
+                              "WHERE a.hpmag - b.hpmag > 100")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = body.decode()
+    assert '<INFO name="QUERY_STATUS" value="ERROR">the query ran longer than' in text
+    assert text.rstrip().endswith("</VOTABLE>")

@@ -87,6 +87,8 @@ struct LimitsConfig {
     default_maxrec: Option<u64>,
     /// The most rows any request may have.
     hard_maxrec: Option<u64>,
+    /// The longest a synchronous query may run, in seconds.
+    execution_seconds: Option<u64>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -117,6 +119,7 @@ fn settings_from(
     let u = config.uploads;
     limits.default_maxrec = l.default_maxrec.unwrap_or(limits.default_maxrec);
     limits.hard_maxrec = l.hard_maxrec.unwrap_or(limits.hard_maxrec);
+    limits.execution_seconds = l.execution_seconds.unwrap_or(limits.execution_seconds);
     limits.max_upload_bytes = u.max_bytes.unwrap_or(limits.max_upload_bytes);
     limits.max_upload_rows = u.max_rows.unwrap_or(limits.max_upload_rows);
     limits.fetch_upload_urls = u.fetch_urls.unwrap_or(limits.fetch_upload_urls);

@@ -92,6 +92,8 @@ struct FitsColumn {
     null: Option<i64>,
     scale: f64,
     zero: f64,
+    /// TXTYP says timestamp.
+    timestamp: bool,
 }
 
 impl FitsColumn {
@@ -199,6 +201,7 @@ impl FitsTable {
                 null: int(h, &format!("TNULL{i}")),
                 scale,
                 zero,
+                timestamp: keyword("TXTYP").as_deref() == Some("timestamp"),
             };
             let scaled = scale != 1.0 || (zero != 0.0 && !col.unsigned_offset());
             col.info.ty = match (code, repeat) {
@@ -264,6 +267,15 @@ impl FitsTable {
     /// The columns with their metadata.
     pub fn column_infos(&self) -> Vec<ColumnInfo> {
         self.columns.iter().map(|c| c.info.clone()).collect()
+    }
+
+    /// Text columns whose TXTYP says timestamp (ISO 8601 strings).
+    pub fn timestamp_columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|c| c.info.ty == AdqlType::Varchar && c.timestamp)
+            .map(|c| c.info.name.clone())
+            .collect()
     }
 
     /// The Arrow schema of the batches.

@@ -273,6 +273,8 @@ async fn open_input(
     let d = &req.descriptor;
     // Metadata the input carries itself (VOTable FIELDs); the descriptor wins.
     let mut vo_metadata: Vec<ColumnInfo> = Vec::new();
+    // Text columns that the file marks as timestamps (xtype), cast below.
+    let mut timestamps: Vec<String> = Vec::new();
     let format = format_of(req)?;
     if req.skip_bad_rows > 0 && !matches!(format, Format::FixedWidth | Format::Whitespace) {
         return Err(Error::Request(
@@ -432,6 +434,7 @@ async fn open_input(
             };
             let table = fits::FitsTable::open(file)?;
             vo_metadata = table.column_infos();
+            timestamps = table.timestamp_columns();
             let part = Arc::new(SourcePartition::new(table));
             let schema = Arc::clone(
                 datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
@@ -446,6 +449,12 @@ async fn open_input(
             };
             let table = votable::VoTable::open(file)?;
             vo_metadata = table.fields.iter().map(|f| f.column.clone()).collect();
+            timestamps = table
+                .fields
+                .iter()
+                .filter(|f| f.timestamp)
+                .map(|f| f.column.name.clone())
+                .collect();
             let part = Arc::new(SourcePartition::new(table));
             let schema = Arc::clone(
                 datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
@@ -453,12 +462,15 @@ async fn open_input(
             Arc::new(StreamingTable::try_new(schema, vec![part])?)
         }
     };
+    let provider = cast_timestamps(ctx, provider, &timestamps)?;
     let arrow = provider.schema();
     let mut info = TableInfo::from_arrow("ingest", "raw", &arrow);
     for c in &mut info.columns {
         if let Some(own) = vo_metadata.iter().find(|v| v.name == c.name) {
             c.meta = own.meta.clone();
-            c.ty = own.ty;
+            if !timestamps.contains(&c.name) {
+                c.ty = own.ty;
+            }
         }
         if let Some(spec) = d.columns.iter().find(|s| s.name == c.name) {
             let meta = &mut c.meta;
@@ -472,6 +484,35 @@ async fn open_input(
         }
     }
     Ok((info, provider))
+}
+
+/// The provider with the `names` columns (ISO 8601 text) cast to
+/// timestamps, so that a VOTable or FITS file written by Corvus reads back
+/// with its timestamp columns as timestamps.
+fn cast_timestamps(
+    ctx: &SessionContext,
+    provider: Arc<dyn datafusion::catalog::TableProvider>,
+    names: &[String],
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    use datafusion::arrow::datatypes::{DataType, TimeUnit};
+    use datafusion::prelude::{cast, col};
+    if names.is_empty() {
+        return Ok(provider);
+    }
+    let schema = provider.schema();
+    let exprs: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = col(datafusion::common::Column::from_name(f.name()));
+            if names.contains(f.name()) {
+                cast(c, DataType::Timestamp(TimeUnit::Microsecond, None)).alias(f.name())
+            } else {
+                c
+            }
+        })
+        .collect();
+    Ok(ctx.read_table(provider)?.select(exprs)?.into_view())
 }
 
 /// The schema that holds both: same names in the same order; integer and

@@ -27,6 +27,9 @@ pub struct VoField {
     count: Option<usize>,
     /// The VALUES null sentinel.
     null: Option<String>,
+    /// A text field with the DALI xtype timestamp: read as text, then cast
+    /// to a timestamp column (see `open_input`).
+    pub timestamp: bool,
 }
 
 fn err(file: &Path, msg: impl std::fmt::Display) -> DataFusionError {
@@ -93,9 +96,7 @@ fn field_of(e: &BytesStart<'_>, file: &Path) -> Result<VoField, DataFusionError>
             }
         }
     };
-    if ty == AdqlType::Timestamp || (xtype.as_deref() == Some("timestamp") && is_text) {
-        // Kept as text: ISO 8601 strings read back losslessly.
-    }
+    let timestamp = is_text && xtype.as_deref() == Some("timestamp");
     Ok(VoField {
         column: ColumnInfo {
             name,
@@ -111,6 +112,7 @@ fn field_of(e: &BytesStart<'_>, file: &Path) -> Result<VoField, DataFusionError>
         datatype,
         count,
         null: None,
+        timestamp,
     })
 }
 

@@ -121,4 +121,14 @@ impl ResultWriter for JsonWriter {
         };
         Ok(format!("\n],\n\"status\":\"{status}\"}}\n").into_bytes())
     }
+
+    fn error_footer(&mut self, message: &str) -> Option<Vec<u8>> {
+        Some(
+            format!(
+                "\n],\n\"status\":\"ERROR\",\"error\":{}}}\n",
+                string(message)
+            )
+            .into_bytes(),
+        )
+    }
 }

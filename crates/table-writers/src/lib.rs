@@ -50,6 +50,12 @@ pub trait ResultWriter: Send {
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>>;
     /// Bytes after the last row; `status` says whether the result was cut at MAXREC.
     fn footer(&mut self, status: QueryStatus) -> Result<Vec<u8>>;
+    /// After an error that came once rows were on their way: the bytes
+    /// that end the document and say so, for formats that can say so
+    /// (VOTable, JSON). The others return `None`, and the output is cut.
+    fn error_footer(&mut self, _message: &str) -> Option<Vec<u8>> {
+        None
+    }
     /// For formats that cannot write their first byte before they have seen
     /// the last row (FITS), which spool the rows to disk: everything, after
     /// the footer. The others write as they go and return `None`.

@@ -224,19 +224,39 @@ impl ResultWriter for VoTableWriter {
     }
 
     fn footer(&mut self, status: QueryStatus) -> Result<Vec<u8>> {
-        let mut s = match self.serialization {
-            Serialization::TableData => String::from("</TABLEDATA></DATA>\n</TABLE>\n"),
-            Serialization::Binary2 => {
-                let rest = BASE64_STANDARD.encode(std::mem::take(&mut self.pending));
-                format!("{rest}\n</STREAM></BINARY2></DATA>\n</TABLE>\n")
-            }
-        };
+        let mut s = self.close_table();
         if status == QueryStatus::Overflow {
             // TAP 1.1 §4.9: an INFO after the TABLE says the result was truncated.
             s.push_str("<INFO name=\"QUERY_STATUS\" value=\"OVERFLOW\"/>\n");
         }
         s.push_str("</RESOURCE>\n</VOTABLE>\n");
         Ok(s.into_bytes())
+    }
+
+    fn error_footer(&mut self, message: &str) -> Option<Vec<u8>> {
+        // DALI 1.1 §4.4: an error after the rows began is an INFO with
+        // QUERY_STATUS=ERROR after the TABLE; the rows before it stand.
+        let mut s = self.close_table();
+        let _ = writeln!(
+            s,
+            "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>",
+            xml_escape(message)
+        );
+        s.push_str("</RESOURCE>\n</VOTABLE>\n");
+        Some(s.into_bytes())
+    }
+}
+
+impl VoTableWriter {
+    /// Ends the DATA and TABLE elements (BINARY2: the last base64 group).
+    fn close_table(&mut self) -> String {
+        match self.serialization {
+            Serialization::TableData => String::from("</TABLEDATA></DATA>\n</TABLE>\n"),
+            Serialization::Binary2 => {
+                let rest = BASE64_STANDARD.encode(std::mem::take(&mut self.pending));
+                format!("{rest}\n</STREAM></BINARY2></DATA>\n</TABLE>\n")
+            }
+        }
     }
 }
 

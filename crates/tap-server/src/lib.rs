@@ -29,6 +29,8 @@ pub struct Limits {
     pub default_maxrec: u64,
     /// The most rows any request may have.
     pub hard_maxrec: u64,
+    /// The longest a synchronous query may run, in seconds.
+    pub execution_seconds: u64,
     /// The most bytes of uploaded tables one request may send.
     pub max_upload_bytes: u64,
     /// The most rows one uploaded table may have.
@@ -44,6 +46,7 @@ impl Default for Limits {
         Limits {
             default_maxrec: 20_000,
             hard_maxrec: 16_000_000,
+            execution_seconds: 600,
             max_upload_bytes: 100 << 20,
             max_upload_rows: 1_000_000,
             fetch_upload_urls: false,

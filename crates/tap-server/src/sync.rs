@@ -190,7 +190,10 @@ fn result_stream(
     header: Vec<u8>,
     maxrec: u64,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(state.limits.execution_seconds);
     let body = ResultBody {
+        deadline,
         state,
         stream,
         writer,
@@ -224,6 +227,8 @@ struct ResultBody {
     /// The footer is written; what is left is the spooled tail.
     ended: bool,
     tail: Option<table_writers::Spooled>,
+    /// When the query must have finished (the execution time limit).
+    deadline: tokio::time::Instant,
 }
 
 fn io(e: impl std::fmt::Display) -> std::io::Error {
@@ -240,7 +245,16 @@ impl ResultBody {
             let chunk = self.tail.as_mut()?.next()?;
             return Some(chunk.map(Bytes::from).map_err(io));
         }
-        match self.stream.next().await {
+        let next = match tokio::time::timeout_at(self.deadline, self.stream.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                return Some(self.fail(&format!(
+                    "the query ran longer than this service's limit of {} s for synchronous queries; add constraints or use TOP",
+                    self.state.limits.execution_seconds
+                )));
+            }
+        };
+        match next {
             Some(Ok(batch)) => {
                 let room = (self.maxrec - self.sent) as usize;
                 let cut = batch.num_rows() > room;
@@ -258,14 +272,20 @@ impl ResultBody {
                     Some(Ok(Bytes::from(out)))
                 }
             }
-            Some(Err(e)) => {
-                // The header is out, so the status cannot change any more:
-                // cut the body, which clients report as an incomplete result.
-                self.ended = true;
-                tracing::warn!("query failed while streaming: {e}");
-                Some(Err(io(adql_planner::Error::from(e))))
-            }
+            Some(Err(e)) => Some(self.fail(&adql_planner::Error::from(e).to_string())),
             None => Some(self.end(QueryStatus::Ok, Vec::new())),
+        }
+    }
+
+    /// An error after the header went out: formats that can say so end
+    /// with the error; the others are cut, which clients report as an
+    /// incomplete result.
+    fn fail(&mut self, message: &str) -> Result<Bytes, std::io::Error> {
+        self.ended = true;
+        tracing::warn!("query failed while streaming: {message}");
+        match self.writer.error_footer(message) {
+            Some(bytes) => Ok(Bytes::from(bytes)),
+            None => Err(io(message)),
         }
     }
 

@@ -128,6 +128,12 @@ pub(crate) fn capability_elements(state: &AppState) -> String {
     if state.limits.fetch_upload_urls {
         s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\n");
     }
+    // TAPRegExt 1.0 §2.4: how long a (synchronous) query may run.
+    let _ = writeln!(
+        s,
+        "<executionDuration><default>{0}</default><hard>{0}</hard></executionDuration>",
+        state.limits.execution_seconds
+    );
     let _ = writeln!(
         s,
         "<outputLimit><default unit=\"row\">{}</default><hard unit=\"row\">{}</hard></outputLimit>",
