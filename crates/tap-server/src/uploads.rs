@@ -26,6 +26,14 @@ pub(crate) struct Parts {
     pub(crate) dir: Option<tempfile::TempDir>,
 }
 
+/// A folder for one request's upload files, removed when dropped.
+fn temp_folder() -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix("corvus-upload-")
+        .tempdir()
+        .map_err(|e| format!("cannot store the upload: {e}"))
+}
+
 /// Reads a multipart body: parts with a file name are saved to disk (at
 /// most `limits.max_upload_bytes` in all), the others are parameters.
 pub(crate) async fn read_multipart(
@@ -50,12 +58,7 @@ pub(crate) async fn read_multipart(
             continue;
         }
         if parts.dir.is_none() {
-            parts.dir = Some(
-                tempfile::Builder::new()
-                    .prefix("corvus-upload-")
-                    .tempdir()
-                    .map_err(|e| format!("cannot store the upload: {e}"))?,
-            );
+            parts.dir = Some(temp_folder()?);
         }
         let dir = parts
             .dir
@@ -125,15 +128,13 @@ pub(crate) async fn load(
                     "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
                 ));
             }
+            if fetched.is_none() {
+                fetched = Some(temp_folder()?);
+            }
             let dir = fetched
-                .get_or_insert(
-                    tempfile::Builder::new()
-                        .prefix("corvus-upload-")
-                        .tempdir()
-                        .map_err(|e| format!("cannot store the upload: {e}"))?,
-                )
-                .path()
-                .to_path_buf();
+                .as_ref()
+                .map(|d| d.path().to_path_buf())
+                .unwrap_or_default();
             let path = dir.join(format!("url{}", tables.len()));
             fetch(source, &path, limits)
                 .await
