@@ -135,9 +135,19 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 async fn root(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+    let root = state.base_url.trim_end_matches("/tap");
     let body = format!(
-        "Corvus TAP service\n\nTAP endpoint: {0}\nSynchronous queries: {0}/sync?LANG=ADQL&QUERY=...\nTables: {0}/tables\nCapabilities: {0}/capabilities\nAvailability: {0}/availability\n",
-        state.base_url
+        "Corvus TAP service\n\n\
+TAP endpoint:        {0}\n\
+Synchronous queries: {0}/sync?LANG=ADQL&QUERY=...\n\
+Tables:              {0}/tables\n\
+Capabilities:        {0}/capabilities\n\
+Availability:        {0}/availability\n\
+Examples:            {0}/examples\n\
+Registry record:     {0}/resource\n\
+Cone search:         {1}/scs/SCHEMA.TABLE?RA=&DEC=&SR=\n\
+Metrics:             {1}/metrics\n",
+        state.base_url, root
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
