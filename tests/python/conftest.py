@@ -1,4 +1,5 @@
 """Shared fixtures: the corvus binary built by scripts/test, and a fresh data directory."""
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -33,6 +34,17 @@ def corvus(tmp_path):
     return run
 
 
+@contextlib.contextmanager
+def running_service(*extra):
+    """`corvus serve --demo` on a free loopback port for the `with` block; yields the TAP URL."""
+    proc, url = start_service(*extra)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def start_service(*extra):
     """Starts `corvus serve --demo` on a free loopback port; returns (process, TAP URL)."""
     assert CORVUS.exists(), f"build corvus first ({CORVUS} is missing): run ./scripts/test"
@@ -48,9 +60,5 @@ def start_service(*extra):
 @pytest.fixture(scope="session")
 def service():
     """The demo TAP service, shared by every test of the session."""
-    proc, url = start_service()
-    try:
+    with running_service() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

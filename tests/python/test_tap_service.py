@@ -21,7 +21,7 @@ import requests
 from astropy.io.votable import parse, parse_single_table
 from astropy.table import Table
 
-from conftest import CORVUS, ROOT, start_service
+from conftest import CORVUS, ROOT, running_service
 
 # Every kind of value: integers, 64-bit integers beyond 2^53, doubles to the
 # last digit, a POINT (DALI xtype), NULLs in an integer and a double column.
@@ -200,17 +200,15 @@ def test_upload_urls_are_fetched_only_when_configured(tmp_path, reference):
     threading.Thread(target=web.serve_forever, daemon=True).start()
     config = tmp_path / "corvus.toml"
     config.write_text("[uploads]\nfetch_urls = true\nmax_rows = 10\n")
-    proc, url = start_service("--config", str(config))
     try:
-        caps = urllib.request.urlopen(url + "/capabilities").read().decode()
-        assert "#upload-http" in caps
-        body, _ = fetch(url + "/sync", LANG="ADQL", RESPONSEFORMAT="csv",
-                        QUERY="SELECT SUM(a) AS s FROM TAP_UPLOAD.t",
-                        UPLOAD=f"t,http://127.0.0.1:{web.server_port}/t.csv")
-        assert body.decode().split() == ["s", "3"]
+        with running_service("--config", str(config)) as url:
+            caps = urllib.request.urlopen(url + "/capabilities").read().decode()
+            assert "#upload-http" in caps
+            body, _ = fetch(url + "/sync", LANG="ADQL", RESPONSEFORMAT="csv",
+                            QUERY="SELECT SUM(a) AS s FROM TAP_UPLOAD.t",
+                            UPLOAD=f"t,http://127.0.0.1:{web.server_port}/t.csv")
+            assert body.decode().split() == ["s", "3"]
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
         web.shutdown()
 
 
@@ -301,13 +299,9 @@ def test_taplint_finds_no_errors(tmp_path):
     # service is checked as an operator who allows URL uploads runs it.
     config = tmp_path / "corvus.toml"
     config.write_text("[uploads]\nfetch_urls = true\n")
-    proc, service = start_service("--config", str(config))
-    try:
+    with running_service("--config", str(config)) as service:
         out = subprocess.run(["stilts", "taplint", f"tapurl={service}", f"stages={TAPLINT_STAGES}"],
                              capture_output=True, text=True, timeout=600)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     errors = [line for line in out.stdout.splitlines()
               if re.match(r"^E-[A-Z]{3}-", line) and not any(k in line for k in KNOWN_VALIDATOR_GAPS)]
     assert errors == [], "\n".join(errors)
@@ -340,12 +334,8 @@ XSD = ROOT.parent / "shared" / "standards" / "xsd"
 
 
 def test_registry_record_validates_and_uses_the_configuration(tmp_path):
-    proc, url = start_service("--config", str(ROOT / "corvus.example.toml"))
-    try:
+    with running_service("--config", str(ROOT / "corvus.example.toml")) as url:
         record = urllib.request.urlopen(url + "/resource").read()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     text = record.decode()
     assert "<identifier>ivo://example.org/corvus/tap</identifier>" in text
     assert 'standardID="ivo://ivoa.net/std/TAP"' in text and "<name>hip.main</name>" in text
@@ -394,16 +384,12 @@ def test_a_broken_upload_is_reported_without_internal_paths(service):
 def test_a_query_over_the_time_limit_ends_with_an_error_after_the_rows(tmp_path):
     config = tmp_path / "corvus.toml"
     config.write_text("[limits]\nexecution_seconds = 1\n")
-    proc, url = start_service("--config", str(config))
-    try:
+    with running_service("--config", str(config)) as url:
         caps = urllib.request.urlopen(url + "/capabilities").read().decode()
         assert "<executionDuration><default>1</default><hard>1</hard></executionDuration>" in caps
         body, _ = fetch(url + "/sync", LANG="ADQL",
                         QUERY="SELECT a.hip FROM hip.main AS a CROSS JOIN hip.main AS b "
                               "WHERE a.hpmag - b.hpmag > 100")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     text = body.decode()
     assert '<INFO name="QUERY_STATUS" value="ERROR">the query ran longer than' in text
     assert text.rstrip().endswith("</VOTABLE>")
