@@ -94,18 +94,30 @@ struct FitsColumn {
     zero: f64,
     /// TXTYP says timestamp.
     timestamp: bool,
+    /// For a variable-length array (`PD(n)`, `QE(n)`, FITS 4.0 §7.3.5):
+    /// the descriptor kind, `P` (two 32-bit integers) or `Q` (two 64-bit).
+    /// `code` is then the element type, read from the heap.
+    descriptor: Option<char>,
 }
 
 impl FitsColumn {
     fn width(&self) -> usize {
-        let size = match self.code {
+        match self.descriptor {
+            Some('P') => return 8 * self.repeat,
+            Some(_) => return 16 * self.repeat,
+            None => {}
+        }
+        self.element_size() * self.repeat
+    }
+
+    fn element_size(&self) -> usize {
+        match self.code {
             'L' | 'B' | 'A' => 1,
             'I' => 2,
             'J' | 'E' => 4,
             'K' | 'D' => 8,
             _ => 0,
-        };
-        size * self.repeat
+        }
     }
 
     fn unsigned_offset(&self) -> bool {
@@ -126,6 +138,10 @@ pub struct FitsTable {
     rows: u64,
     /// Bytes before the table's data.
     data_start: u64,
+    /// Where the heap of variable-length arrays starts, from the file's start.
+    heap_start: u64,
+    /// The file's length: no descriptor may point beyond it.
+    file_len: u64,
     /// Rows per batch.
     pub batch_rows: usize,
 }
@@ -175,7 +191,21 @@ impl FitsTable {
             } else {
                 digits.parse().unwrap_or(1)
             };
-            let code = tform[digits.len()..].chars().next().unwrap_or('?');
+            let mut letters = tform[digits.len()..].chars();
+            let mut code = letters.next().unwrap_or('?');
+            // `1PD(12)`: a descriptor into the heap for arrays of doubles.
+            let descriptor = matches!(code, 'P' | 'Q').then_some(code);
+            if descriptor.is_some() {
+                code = letters.next().unwrap_or('?');
+                if !matches!(code, 'B' | 'I' | 'J' | 'K' | 'E' | 'D') {
+                    return Err(err(
+                        file,
+                        format!(
+                            "TFORM{i} '{tform}': only numeric variable-length arrays are supported"
+                        ),
+                    ));
+                }
+            }
             let name = h
                 .get(&format!("TTYPE{i}"))
                 .cloned()
@@ -202,9 +232,11 @@ impl FitsTable {
                 scale,
                 zero,
                 timestamp: keyword("TXTYP").as_deref() == Some("timestamp"),
+                descriptor,
             };
             let scaled = scale != 1.0 || (zero != 0.0 && !col.unsigned_offset());
             col.info.ty = match (code, repeat) {
+                _ if descriptor.is_some() => AdqlType::Array,
                 ('A', _) => AdqlType::Varchar,
                 ('L', 1) => AdqlType::Boolean,
                 (_, n) if n != 1 => AdqlType::Array,
@@ -255,6 +287,13 @@ impl FitsTable {
             row_bytes,
             rows: int(h, "NAXIS2").unwrap_or(0) as u64,
             data_start,
+            file_len: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+            // FITS 4.0 §7.3.5: THEAP, by default right after the rows.
+            heap_start: data_start
+                + int(h, "THEAP").map_or(
+                    row_bytes as u64 * int(h, "NAXIS2").unwrap_or(0) as u64,
+                    |t| t as u64,
+                ),
             batch_rows: 8192,
         })
     }
@@ -297,6 +336,13 @@ impl FitsTable {
         std::io::copy(&mut (&mut r).take(self.data_start), &mut std::io::sink())
             .map_err(|e| err(&self.file, e))?;
         let mut row = vec![0u8; self.row_bytes];
+        // A second handle reads variable-length arrays from the heap.
+        let mut heap = match self.columns.iter().any(|c| c.descriptor.is_some()) {
+            true => Some(BufReader::new(
+                std::fs::File::open(&self.file).map_err(|e| err(&self.file, e))?,
+            )),
+            false => None,
+        };
         let mut done = 0u64;
         while done < self.rows {
             let n = (self.rows - done).min(self.batch_rows as u64) as usize;
@@ -317,13 +363,74 @@ impl FitsTable {
                     )
                 })?;
                 for (c, b) in self.columns.iter().zip(&mut builders) {
-                    push(c, &row[c.offset..c.offset + c.width()], b.as_mut());
+                    let cell = &row[c.offset..c.offset + c.width()];
+                    match (c.descriptor, heap.as_mut()) {
+                        (Some(_), Some(heap)) => self.push_from_heap(c, cell, heap, b.as_mut())?,
+                        _ => push(c, cell, b.as_mut()),
+                    }
                 }
             }
             let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
             sink(RecordBatch::try_new(self.schema(), arrays)?)?;
             done += n as u64;
         }
+        Ok(())
+    }
+}
+
+impl FitsTable {
+    /// Appends a variable-length array: the descriptor (count, offset) in
+    /// the row points into the heap; a count of 0 is NULL.
+    fn push_from_heap(
+        &self,
+        c: &FitsColumn,
+        cell: &[u8],
+        heap: &mut BufReader<std::fs::File>,
+        b: &mut dyn ArrayBuilder,
+    ) -> Result<(), DataFusionError> {
+        let (count, offset) = if c.descriptor == Some('P') {
+            (
+                raw_int('J', &cell[..4]) as u64,
+                raw_int('J', &cell[4..8]) as u64,
+            )
+        } else {
+            (
+                raw_int('K', &cell[..8]) as u64,
+                raw_int('K', &cell[8..16]) as u64,
+            )
+        };
+        let Some(list) = b.as_any_mut().downcast_mut::<ListBuilder<Float64Builder>>() else {
+            return Ok(());
+        };
+        if count == 0 {
+            list.append(false);
+            return Ok(());
+        }
+        let size = c.element_size();
+        let end = count
+            .checked_mul(size as u64)
+            .and_then(|n| n.checked_add(offset))
+            .and_then(|n| n.checked_add(self.heap_start));
+        if end.is_none_or(|e| e > self.file_len) {
+            return Err(err(
+                &self.file,
+                format!("column {}: an array lies outside the heap", c.info.name),
+            ));
+        }
+        let mut bytes = vec![0u8; count as usize * size];
+        heap.seek(std::io::SeekFrom::Start(self.heap_start + offset))
+            .and_then(|_| heap.read_exact(&mut bytes))
+            .map_err(|_| {
+                err(
+                    &self.file,
+                    format!("column {}: an array lies outside the heap", c.info.name),
+                )
+            })?;
+        for e in bytes.chunks(size) {
+            list.values()
+                .append_value(element(c, e).unwrap_or(f64::NAN));
+        }
+        list.append(true);
         Ok(())
     }
 }

@@ -6,8 +6,9 @@
 //! Column metadata: TTYPE, TFORM, TUNIT, TNULL (integers), TCOMM
 //! (description), and the widespread TUCD and TUTYP; the DALI xtype goes in
 //! TXTYP, which Corvus reads back. Strings and timestamps are `nA`, as wide
-//! as the widest value; variable-length arrays (polygons) are `nD`, as long
-//! as the longest, padded with NaN. NULL strings are written empty.
+//! as the widest value; variable-length arrays (polygons) are `1PD(max)`
+//! descriptors into the heap after the rows (a NULL array has length 0).
+//! NULL strings are written empty.
 
 use crate::binary::{Cells, Kind, NULL_INT, NULL_LONG, NULL_SHORT};
 use crate::{Error, QueryStatus, Result, ResultWriter};
@@ -30,6 +31,8 @@ pub struct FitsWriter {
     /// Widest value per column: bytes for text, elements for arrays.
     widths: Vec<usize>,
     rows: u64,
+    /// Bytes of variable-length arrays, which go to the heap.
+    heap_bytes: u64,
     spool: Option<FileWriter<std::fs::File>>,
     spool_file: tempfile::NamedTempFile,
     status: QueryStatus,
@@ -50,6 +53,7 @@ impl FitsWriter {
             kinds,
             schema,
             rows: 0,
+            heap_bytes: 0,
             spool: Some(spool),
             spool_file,
             status: QueryStatus::Ok,
@@ -69,10 +73,9 @@ impl FitsWriter {
                 Kind::Float => ("E".into(), 4),
                 Kind::Double => ("D".into(), 8),
                 Kind::Doubles(n) => (format!("{n}D"), 8 * n),
-                Kind::VarDoubles => {
-                    let n = (*w).max(1);
-                    (format!("{n}D"), 8 * n)
-                }
+                // A descriptor (count, offset) into the heap (FITS 4.0
+                // §7.3.5); the maximum length goes in parentheses.
+                Kind::VarDoubles => (format!("1PD({w})"), 8),
                 Kind::Text => {
                     let n = (*w).max(1);
                     (format!("{n}A"), n)
@@ -96,7 +99,7 @@ impl FitsWriter {
         h.card("NAXIS", "2", "");
         h.card("NAXIS1", &row_bytes.to_string(), "bytes per row");
         h.card("NAXIS2", &self.rows.to_string(), "rows");
-        h.card("PCOUNT", "0", "");
+        h.card("PCOUNT", &self.heap_bytes.to_string(), "heap bytes");
         h.card("GCOUNT", "1", "");
         h.card("TFIELDS", &self.kinds.len().to_string(), "columns");
         for (i, (f, (form, _))) in self.schema.fields().iter().zip(&forms).enumerate() {
@@ -197,7 +200,11 @@ impl ResultWriter for FitsWriter {
             for row in 0..batch.num_rows() {
                 let w = match kind {
                     Kind::Text => cells.text(col, row).len(),
-                    Kind::VarDoubles => cells.doubles(col, row).len(),
+                    Kind::VarDoubles => {
+                        let n = cells.doubles(col, row).len();
+                        self.heap_bytes += 8 * n as u64;
+                        n
+                    }
                     _ => break,
                 };
                 self.widths[col] = self.widths[col].max(w);
@@ -223,21 +230,34 @@ impl ResultWriter for FitsWriter {
         let forms = self.forms();
         let kinds = self.kinds.clone();
         let row_bytes: usize = forms.iter().map(|(_, w)| w).sum();
-        let total = row_bytes as u64 * self.rows;
-        let reader =
-            FileReader::try_new(self.spool_file.reopen().map_err(err)?, None).map_err(err)?;
+        let total = row_bytes as u64 * self.rows + self.heap_bytes;
+        let open = |f: &tempfile::NamedTempFile| -> Result<FileReader<std::fs::File>> {
+            FileReader::try_new(f.reopen().map_err(err)?, None).map_err(err)
+        };
+        // Two passes over the spool: the rows, then the heap after them.
+        let mut rows = Some(open(&self.spool_file)?);
+        let mut heap = Some(open(&self.spool_file)?);
         let mut header = Some(header);
-        let mut reader = Some(reader);
+        let mut heap_offset: u64 = 0;
         let mut padded = false;
         let chunks = std::iter::from_fn(move || {
             if let Some(h) = header.take() {
                 return Some(Ok(h));
             }
-            if let Some(r) = reader.as_mut() {
+            if let Some(r) = rows.as_mut() {
                 match r.next() {
-                    Some(Ok(batch)) => return Some(encode(&batch, &kinds, &forms)),
+                    Some(Ok(batch)) => {
+                        return Some(encode(&batch, &kinds, &forms, &mut heap_offset));
+                    }
                     Some(Err(e)) => return Some(Err(err(e))),
-                    None => reader = None,
+                    None => rows = None,
+                }
+            }
+            if let Some(r) = heap.as_mut() {
+                match r.next() {
+                    Some(Ok(batch)) => return Some(encode_heap(&batch, &kinds)),
+                    Some(Err(e)) => return Some(Err(err(e))),
+                    None => heap = None,
                 }
             }
             if padded {
@@ -251,8 +271,30 @@ impl ResultWriter for FitsWriter {
     }
 }
 
-/// The rows of one batch, fixed width.
-fn encode(batch: &RecordBatch, kinds: &[Kind], forms: &[(String, usize)]) -> Result<Vec<u8>> {
+/// The variable-length arrays of one batch, in row order: the heap.
+fn encode_heap(batch: &RecordBatch, kinds: &[Kind]) -> Result<Vec<u8>> {
+    let cells = Cells::new(batch, kinds)?;
+    let mut out = Vec::new();
+    for row in 0..batch.num_rows() {
+        for (col, kind) in kinds.iter().enumerate() {
+            if *kind == Kind::VarDoubles {
+                for x in cells.doubles(col, row) {
+                    out.extend_from_slice(&x.to_be_bytes());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of one batch, fixed width; variable-length arrays as
+/// descriptors, `heap_offset` counting where the next one starts.
+fn encode(
+    batch: &RecordBatch,
+    kinds: &[Kind],
+    forms: &[(String, usize)],
+    heap_offset: &mut u64,
+) -> Result<Vec<u8>> {
     let cells = Cells::new(batch, kinds)?;
     let row_bytes: usize = forms.iter().map(|(_, w)| w).sum();
     let mut out = Vec::with_capacity(row_bytes * batch.num_rows());
@@ -266,7 +308,16 @@ fn encode(batch: &RecordBatch, kinds: &[Kind], forms: &[(String, usize)]) -> Res
                     out.extend_from_slice(&t[..n]);
                     out.resize(out.len() + width - n, 0);
                 }
-                Kind::Doubles(_) | Kind::VarDoubles => {
+                Kind::VarDoubles => {
+                    let n = cells.doubles(col, row).len() as u64;
+                    let count = i32::try_from(n).map_err(err)?;
+                    let offset = i32::try_from(*heap_offset)
+                        .map_err(|_| err("the arrays exceed the 2 GiB a FITS heap can address"))?;
+                    out.extend_from_slice(&count.to_be_bytes());
+                    out.extend_from_slice(&offset.to_be_bytes());
+                    *heap_offset += 8 * n;
+                }
+                Kind::Doubles(_) => {
                     let mut v = cells.doubles(col, row);
                     v.resize(width / 8, f64::NAN);
                     for x in v {
