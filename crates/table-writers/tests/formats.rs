@@ -29,6 +29,10 @@ fn batch() -> (SchemaRef, RecordBatch) {
     points.values().append_slice(&[10.5, -3.25]);
     points.append(true);
     points.append_null();
+    let mut polygons = ListBuilder::new(Float64Builder::new());
+    polygons.values().append_slice(&[10.0, 0.0, 11.0, 0.0, 10.0, 1.0]);
+    polygons.append(true);
+    polygons.append_null();
     let columns: Vec<Column> = vec![
         (
             "id",
@@ -60,6 +64,7 @@ fn batch() -> (SchemaRef, RecordBatch) {
             vec![],
         ),
         ("pos", Arc::new(points.finish()), vec![("xtype", "point")]),
+        ("poly", Arc::new(polygons.finish()), vec![("xtype", "polygon")]),
     ];
     let fields: Vec<Field> = columns.iter().map(|(n, a, md)| field(n, a, md)).collect();
     let schema = Arc::new(Schema::new(fields));
@@ -122,6 +127,11 @@ fn fits_header_and_row_layout() {
     let data = &out[5760..];
     assert_eq!(&data[..4], &1i32.to_be_bytes());
     assert_eq!(&data[4..12], &9_007_199_254_740_993i64.to_be_bytes());
+    // The polygon's descriptor (6 elements at heap offset 0) ends row 1;
+    // the heap, right after the two 56-byte rows, holds its six doubles.
+    assert_eq!(&data[48..56], &[0, 0, 0, 6, 0, 0, 0, 0]);
+    assert_eq!(&data[112..120], &10.0f64.to_be_bytes());
+    assert_eq!(&data[152..160], &1.0f64.to_be_bytes());
 }
 
 #[test]
