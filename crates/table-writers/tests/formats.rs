@@ -30,7 +30,9 @@ fn batch() -> (SchemaRef, RecordBatch) {
     points.append(true);
     points.append_null();
     let mut polygons = ListBuilder::new(Float64Builder::new());
-    polygons.values().append_slice(&[10.0, 0.0, 11.0, 0.0, 10.0, 1.0]);
+    polygons
+        .values()
+        .append_slice(&[10.0, 0.0, 11.0, 0.0, 10.0, 1.0]);
     polygons.append(true);
     polygons.append_null();
     let columns: Vec<Column> = vec![
@@ -64,7 +66,11 @@ fn batch() -> (SchemaRef, RecordBatch) {
             vec![],
         ),
         ("pos", Arc::new(points.finish()), vec![("xtype", "point")]),
-        ("poly", Arc::new(polygons.finish()), vec![("xtype", "polygon")]),
+        (
+            "poly",
+            Arc::new(polygons.finish()),
+            vec![("xtype", "polygon")],
+        ),
     ];
     let fields: Vec<Field> = columns.iter().map(|(n, a, md)| field(n, a, md)).collect();
     let schema = Arc::new(Schema::new(fields));
