@@ -109,17 +109,15 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
     let engine = crate::data::engine_for(&dir).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let state = std::sync::Arc::new(tap_server::AppState {
+    let limits = tap_server::Limits {
+        default_maxrec: 1 << 30,
+        ..Default::default()
+    };
+    let state = std::sync::Arc::new(tap_server::AppState::new(
         engine,
-        base_url: format!("http://{addr}/tap"),
-        limits: tap_server::Limits {
-            default_maxrec: 1 << 30,
-            ..Default::default()
-        },
-        positions: Default::default(),
-        metrics: Default::default(),
-        registry: Default::default(),
-    });
+        format!("http://{addr}/tap"),
+        limits,
+    ));
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, tap_server::app(state)).await;
     });

@@ -175,12 +175,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .trim_end_matches('/')
         .to_string();
     let state = Arc::new(tap_server::AppState {
-        engine,
-        base_url: base_url.clone(),
-        limits,
         positions,
-        metrics: Default::default(),
         registry,
+        ..tap_server::AppState::new(engine, base_url.clone(), limits)
     });
     println!("Corvus TAP service at {base_url}");
     let _ = std::io::stdout().flush();

@@ -3,7 +3,7 @@
 //! per batch to the Arrow type of its VOTable datatype, then cells are
 //! appended row by row.
 
-use crate::text::{cell, formatters};
+use crate::text::TextColumns;
 use crate::{Error, Result, votable_type};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
@@ -11,7 +11,6 @@ use datafusion::arrow::datatypes::{
     DataType, Field, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
 };
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::FormatOptions;
 use std::sync::Arc;
 
 /// How one column's cells are stored.
@@ -35,8 +34,7 @@ pub(crate) enum Kind {
 impl Kind {
     /// The kind of a result column, from its VOTable datatype and arraysize.
     pub(crate) fn of(field: &Field) -> Kind {
-        let (datatype, arraysize) = votable_type(field);
-        match (datatype, arraysize.as_deref()) {
+        match votable_type(field) {
             ("boolean", _) => Kind::Boolean,
             ("short", _) => Kind::Short,
             ("int", _) => Kind::Int,
@@ -76,11 +74,10 @@ impl Cells {
     /// Casts each column of `batch` to the type its kind is written from;
     /// text columns are formatted once (timestamps as ISO 8601).
     pub(crate) fn new(batch: &RecordBatch, kinds: &[Kind]) -> Result<Cells> {
-        let options = FormatOptions::default();
-        let fmts = formatters(batch, &options)?;
+        let texts = TextColumns::new(batch)?;
         let mut columns = Vec::with_capacity(kinds.len());
         let mut text = Vec::with_capacity(kinds.len());
-        for ((col, kind), fmt) in batch.columns().iter().zip(kinds).zip(&fmts) {
+        for (i, (col, kind)) in batch.columns().iter().zip(kinds).enumerate() {
             match kind.arrow() {
                 Some(t) => {
                     let c = cast(col, &t).map_err(|e| Error::Format(e.to_string()))?;
@@ -89,7 +86,7 @@ impl Cells {
                 }
                 None => {
                     let values = (0..batch.num_rows())
-                        .map(|row| cell(col.as_ref(), row, fmt))
+                        .map(|row| texts.text(i, row))
                         .collect::<Result<Vec<_>>>()?;
                     columns.push((*kind, Arc::clone(col)));
                     text.push(values);

@@ -45,44 +45,11 @@ impl DelimitedWriter {
     }
 }
 
-/// A display formatter for each column of `batch`.
-pub(crate) fn formatters<'a>(
-    batch: &'a RecordBatch,
-    options: &'a FormatOptions<'a>,
-) -> Result<Vec<ArrayFormatter<'a>>> {
-    batch
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), options))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| crate::Error::Format(e.to_string()))
-}
-
-/// One cell as text: DALI form for lists, Arrow's display otherwise.
-pub(crate) fn cell(
-    col: &dyn Array,
-    row: usize,
-    fmt: &ArrayFormatter<'_>,
-) -> Result<Option<String>> {
-    if col.is_null(row) {
-        return Ok(None);
-    }
-    if let DataType::List(_) = col.data_type() {
-        let list = col.as_list::<i32>();
-        let values = list.value(row);
-        if let Some(f) = values.as_primitive_opt::<Float64Type>() {
-            let parts: Vec<String> = f
-                .iter()
-                .map(|v| v.map_or("NaN".into(), |x| x.to_string()))
-                .collect();
-            return Ok(Some(parts.join(" ")));
-        }
-    }
-    Ok(Some(fmt.value(row).to_string()))
-}
+/// Arrow's display options, the same for every writer.
+static FORMAT: FormatOptions<'static> = FormatOptions::new();
 
 /// How a column's cells are turned into text.
-pub(crate) enum TextCells<'a> {
+enum TextKind<'a> {
     /// Strings, which may need escaping.
     Strings(&'a StringArray),
     /// Lists of doubles, in DALI form (no character needs escaping).
@@ -91,42 +58,82 @@ pub(crate) enum TextCells<'a> {
     Plain,
 }
 
-impl<'a> TextCells<'a> {
-    pub(crate) fn of(col: &'a dyn Array) -> TextCells<'a> {
-        match col.data_type() {
-            DataType::Utf8 => TextCells::Strings(col.as_string::<i32>()),
-            DataType::List(_) => TextCells::Lists,
-            _ => TextCells::Plain,
+/// A batch's columns ready to be written as text: each with its display
+/// formatter and the way its cells are written.
+pub(crate) struct TextColumns<'a> {
+    columns: Vec<(&'a dyn Array, ArrayFormatter<'a>, TextKind<'a>)>,
+}
+
+impl<'a> TextColumns<'a> {
+    pub(crate) fn new(batch: &'a RecordBatch) -> Result<Self> {
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| {
+                let col = c.as_ref();
+                let kind = match col.data_type() {
+                    DataType::Utf8 => TextKind::Strings(col.as_string::<i32>()),
+                    DataType::List(_) => TextKind::Lists,
+                    _ => TextKind::Plain,
+                };
+                let fmt = ArrayFormatter::try_new(col, &FORMAT)
+                    .map_err(|e| crate::Error::Format(e.to_string()))?;
+                Ok((col, fmt, kind))
+            })
+            .collect::<Result<_>>()?;
+        Ok(TextColumns { columns })
+    }
+
+    /// Appends the text of one cell to `out`, escaping strings with
+    /// `escape`; false for NULL (nothing written). Straight into the
+    /// buffer, no string per cell: that is what makes the text formats fast.
+    pub(crate) fn write(
+        &self,
+        out: &mut Vec<u8>,
+        col: usize,
+        row: usize,
+        escape: &dyn Fn(&mut Vec<u8>, &str),
+    ) -> Result<bool> {
+        let (array, fmt, kind) = &self.columns[col];
+        if array.is_null(row) {
+            return Ok(false);
         }
+        match kind {
+            TextKind::Strings(s) => escape(out, s.value(row)),
+            TextKind::Lists => out.extend_from_slice(dali_list(*array, row, fmt).as_bytes()),
+            TextKind::Plain => write!(out, "{}", fmt.value(row))
+                .map_err(|e| crate::Error::Format(e.to_string()))?,
+        }
+        Ok(true)
+    }
+
+    /// One cell as a string, `None` for NULL (text columns of binary formats).
+    pub(crate) fn text(&self, col: usize, row: usize) -> Result<Option<String>> {
+        let mut out = Vec::new();
+        let written = self.write(&mut out, col, row, &|o, v| {
+            o.extend_from_slice(v.as_bytes())
+        })?;
+        Ok(written.then(|| String::from_utf8_lossy(&out).into_owned()))
+    }
+
+    /// The number of columns.
+    pub(crate) fn len(&self) -> usize {
+        self.columns.len()
     }
 }
 
-/// Appends the text of one cell to `out`, escaping strings with `escape`;
-/// false for NULL (nothing written). Straight into the buffer: no string
-/// per cell, which is what makes the text formats fast.
-pub(crate) fn write_cell(
-    out: &mut Vec<u8>,
-    col: &dyn Array,
-    cells: &TextCells<'_>,
-    row: usize,
-    fmt: &ArrayFormatter<'_>,
-    escape: &dyn Fn(&mut Vec<u8>, &str),
-) -> Result<bool> {
-    if col.is_null(row) {
-        return Ok(false);
+/// A list of doubles in DALI form, numbers separated by spaces; other
+/// lists in Arrow's display.
+fn dali_list(col: &dyn Array, row: usize, fmt: &ArrayFormatter<'_>) -> String {
+    let values = col.as_list::<i32>().value(row);
+    match values.as_primitive_opt::<Float64Type>() {
+        Some(f) => f
+            .iter()
+            .map(|v| v.map_or("NaN".into(), |x| x.to_string()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => fmt.value(row).to_string(),
     }
-    match cells {
-        TextCells::Strings(s) => escape(out, s.value(row)),
-        TextCells::Lists => {
-            if let Some(text) = cell(col, row, fmt)? {
-                out.extend_from_slice(text.as_bytes());
-            }
-        }
-        TextCells::Plain => {
-            write!(out, "{}", fmt.value(row)).map_err(|e| crate::Error::Format(e.to_string()))?;
-        }
-    }
-    Ok(true)
 }
 
 impl ResultWriter for DelimitedWriter {
@@ -151,22 +158,15 @@ impl ResultWriter for DelimitedWriter {
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
-        let options = FormatOptions::default();
-        let fmts = formatters(batch, &options)?;
-        let cells: Vec<TextCells> = batch
-            .columns()
-            .iter()
-            .map(|c| TextCells::of(c.as_ref()))
-            .collect();
+        let columns = TextColumns::new(batch)?;
         let escape = |out: &mut Vec<u8>, v: &str| self.field(out, v);
         let mut out = Vec::with_capacity(batch.num_rows() * 64);
         for row in 0..batch.num_rows() {
-            for (i, ((col, fmt), kind)) in batch.columns().iter().zip(&fmts).zip(&cells).enumerate()
-            {
-                if i > 0 {
+            for col in 0..columns.len() {
+                if col > 0 {
                     out.push(self.delimiter);
                 }
-                write_cell(&mut out, col.as_ref(), kind, row, fmt, &escape)?;
+                columns.write(&mut out, col, row, &escape)?;
             }
             out.extend_from_slice(b"\r\n");
         }

@@ -4,13 +4,13 @@
 //! it) and QUERY.
 
 use crate::binary::{Cells, Kind, binary2_row};
-use crate::text::{TextCells, formatters, write_cell};
+use crate::text::TextColumns;
 use crate::{Result, ResultWriter};
+use adql_planner::AdqlType;
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
-use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::FormatOptions;
 use std::fmt::Write;
 
 /// The VOTABLE start tag of every document we write. Version 1.4: our
@@ -59,26 +59,12 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-/// The VOTable datatype and arraysize of an Arrow type (VOTable 1.5 §2.1).
-pub fn votable_type(field: &Field) -> (&'static str, Option<String>) {
+/// The VOTable datatype and arraysize of a result column (VOTable 1.5
+/// §2.1): its ADQL type, from the Arrow type and the DALI xtype, mapped by
+/// `AdqlType::votable`, the mapping TAP_SCHEMA and `/tap/tables` use too.
+pub fn votable_type(field: &Field) -> (&'static str, Option<&'static str>) {
     let xtype = field.metadata().get("xtype").map(String::as_str);
-    match field.data_type() {
-        DataType::Boolean => ("boolean", None),
-        DataType::Int8 | DataType::Int16 | DataType::UInt8 => ("short", None),
-        DataType::Int32 | DataType::UInt16 => ("int", None),
-        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => ("long", None),
-        DataType::Float16 | DataType::Float32 => ("float", None),
-        DataType::Float64 => ("double", None),
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
-            let size = match xtype {
-                Some("point") => "2",
-                Some("circle") => "3",
-                _ => "*",
-            };
-            ("double", Some(size.to_string()))
-        }
-        _ => ("char", Some("*".to_string())),
-    }
+    AdqlType::from_arrow(field.data_type(), xtype).votable()
 }
 
 /// How the rows of a VOTable are written (VOTable 1.5 §5).
@@ -197,21 +183,14 @@ impl ResultWriter for VoTableWriter {
         if self.serialization == Serialization::Binary2 {
             return self.binary2_batch(batch);
         }
-        let options = FormatOptions::default();
-        let fmts = formatters(batch, &options)?;
-        let cells: Vec<TextCells> = batch
-            .columns()
-            .iter()
-            .map(|c| TextCells::of(c.as_ref()))
-            .collect();
-        let escape = |out: &mut Vec<u8>, v: &str| escape_into(out, v);
+        let columns = TextColumns::new(batch)?;
         let mut out = Vec::with_capacity(batch.num_rows() * 80);
         for row in 0..batch.num_rows() {
             out.extend_from_slice(b"<TR>");
-            for ((col, fmt), kind) in batch.columns().iter().zip(&fmts).zip(&cells) {
+            for col in 0..columns.len() {
                 // An empty TD is NULL for every datatype (VOTable 1.5 §5.1).
                 out.extend_from_slice(b"<TD>");
-                if write_cell(&mut out, col.as_ref(), kind, row, fmt, &escape)? {
+                if columns.write(&mut out, col, row, &escape_into)? {
                     out.extend_from_slice(b"</TD>");
                 } else {
                     out.truncate(out.len() - 4);

@@ -86,6 +86,21 @@ pub struct AppState {
     pub registry: registry::RegistryInfo,
 }
 
+impl AppState {
+    /// A service over `engine` at `base_url` with these limits; no cone
+    /// searches, the default registry record, counters at zero.
+    pub fn new(engine: Engine, base_url: String, limits: Limits) -> Self {
+        AppState {
+            engine,
+            base_url,
+            limits,
+            positions: Default::default(),
+            metrics: Default::default(),
+            registry: Default::default(),
+        }
+    }
+}
+
 /// The service's routes.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
