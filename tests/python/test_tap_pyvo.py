@@ -10,7 +10,7 @@ import pyvo
 
 from conftest import ROOT
 
-VALIDATE = ROOT.parent / "shared" / "tools" / "vo-validate.sh"
+VALIDATE = ROOT / "tests" / "schemas" / "validate.sh"
 
 
 def test_pyvo_sync_query_gets_values_and_metadata(service):

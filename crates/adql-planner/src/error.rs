@@ -34,7 +34,7 @@ impl fmt::Display for SemanticError {
     }
 }
 
-/// Everything that can go wrong between query text and result.
+/// Why a query text was refused: not ADQL, or not fitting the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The text is not ADQL.
@@ -43,44 +43,16 @@ pub enum Error {
     /// The query is ADQL but does not fit the catalog or the types.
     #[error("{0}")]
     Semantic(SemanticError),
-    /// The engine refused the translated query or failed running it.
-    #[error("{0}")]
-    Engine(String),
 }
 
 impl Error {
-    /// Line and column of the error, when it has a position.
+    /// Line and column of the error.
     pub fn position(&self) -> Option<(usize, usize)> {
         match self {
             Error::Syntax(e) => Some((e.line, e.column)),
             Error::Semantic(e) => Some((e.line, e.column)),
-            Error::Engine(_) => None,
         }
     }
-}
-
-impl From<datafusion::error::DataFusionError> for Error {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        Error::Engine(engine_message(&e))
-    }
-}
-
-/// DataFusion's message without its internal prefixes and backtraces.
-fn engine_message(e: &datafusion::error::DataFusionError) -> String {
-    let text = e.find_root().to_string();
-    let text = text.lines().next().unwrap_or("").to_string();
-    for prefix in [
-        "Execution error: ",
-        "Error during planning: ",
-        "Arrow error: ",
-        "Optimizer rule",
-        "This feature is not implemented: ",
-    ] {
-        if let Some(rest) = text.strip_prefix(prefix) {
-            return rest.to_string();
-        }
-    }
-    text
 }
 
 /// The crate's result type.

@@ -1,10 +1,10 @@
 //! Expressions: type checks and their SQL. Every binary operation is written
 //! fully parenthesised, so the engine's precedence rules never matter.
 
-use crate::catalog::{AdqlType, ColumnMeta};
 use crate::error::Result;
 use crate::translate::Translator;
 use adql_syntax::*;
+use catalog_model::{AdqlType, ColumnMeta};
 
 /// A translated expression.
 #[derive(Debug, Clone)]

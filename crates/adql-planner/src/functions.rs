@@ -2,13 +2,13 @@
 //! user-defined functions, each checked for arity and argument types and
 //! mapped onto a DataFusion built-in or a `sky-functions` UDF.
 
-use crate::catalog::AdqlType;
 use crate::error::Result;
 use crate::expr::{Typed, wider};
 use crate::scope::suggest;
 use crate::translate::Translator;
 use crate::units::{ConversionError, conversion_factor};
 use adql_syntax::*;
+use catalog_model::AdqlType;
 
 /// Every user-defined function the planner knows, with its signature for
 /// TAPRegExt (`languageFeatures type="…#features-udf"`).

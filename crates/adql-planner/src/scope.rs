@@ -2,8 +2,8 @@
 //! offer, with ADQL's identifier rules (ADQL 2.1 §2.1.3: regular identifiers
 //! are case-insensitive, delimited ones exact) and helpful refusals.
 
-use crate::catalog::{AdqlType, ColumnMeta};
 use adql_syntax::Ident;
+use catalog_model::{AdqlType, ColumnMeta};
 
 /// A column as a relation exposes it.
 #[derive(Debug, Clone)]

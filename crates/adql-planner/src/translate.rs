@@ -5,37 +5,21 @@
 //! of the user's text is copied through. Alongside the SQL comes the metadata
 //! of each result column (type, unit, UCD, xtype) for the writers.
 
-use crate::catalog::{AccessPolicy, AdqlType, Catalog, ColumnMeta, TableInfo};
 use crate::error::{Error, Result, SemanticError};
 use crate::scope::{Col, Lookup, Merged, Relation, Resolved, Scope, ident_eq, quote, suggest};
 use adql_syntax::*;
+use catalog_model::{AccessPolicy, AdqlType, Catalog, ColumnInfo, ColumnMeta, TableInfo};
 use std::fmt::Write;
-
-/// A result column: its name and what the writers need to describe it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputColumn {
-    /// Unique name within the result.
-    pub name: String,
-    /// Type.
-    pub ty: AdqlType,
-    /// Unit, UCD, utype, description carried over from the source column.
-    pub meta: ColumnMeta,
-}
-
-impl OutputColumn {
-    /// The DALI xtype, for geometry and timestamps.
-    pub fn xtype(&self) -> Option<&'static str> {
-        self.ty.xtype()
-    }
-}
 
 /// The outcome of translation.
 #[derive(Debug, Clone)]
 pub struct Translation {
     /// SQL for DataFusion, all names delimited.
     pub sql: String,
-    /// One entry per result column, in order.
-    pub columns: Vec<OutputColumn>,
+    /// One entry per result column, in order: its unique name within the
+    /// result, type, and the unit, UCD, utype and description carried over
+    /// from the source column.
+    pub columns: Vec<ColumnInfo>,
     /// What the user should know: forgiven syntax, ignored coordinate systems.
     pub warnings: Vec<Warning>,
     /// The parsed query.
@@ -114,7 +98,7 @@ impl<'a> Translator<'a> {
     }
 
     /// A whole query: WITH, body, ORDER BY, OFFSET.
-    pub(crate) fn query(&mut self, q: &Query) -> Result<(String, Vec<OutputColumn>)> {
+    pub(crate) fn query(&mut self, q: &Query) -> Result<(String, Vec<ColumnInfo>)> {
         let cte_mark = self.ctes.len();
         let mut sql = String::new();
         if !q.with.is_empty() {
@@ -163,7 +147,7 @@ impl<'a> Translator<'a> {
     }
 
     /// A set-operation operand or tree.
-    fn set_expr(&mut self, e: &SetExpr) -> Result<(String, Vec<OutputColumn>)> {
+    fn set_expr(&mut self, e: &SetExpr) -> Result<(String, Vec<ColumnInfo>)> {
         match e {
             SetExpr::Select(s) => {
                 let (sql, cols) = self.select(s, &[], None)?;
@@ -206,7 +190,7 @@ impl<'a> Translator<'a> {
         &mut self,
         sql: &mut String,
         order: &[OrderBy],
-        cols: &[OutputColumn],
+        cols: &[ColumnInfo],
     ) -> Result<()> {
         if order.is_empty() {
             return Ok(());
@@ -267,7 +251,7 @@ impl<'a> Translator<'a> {
         s: &Select,
         order: &[OrderBy],
         offset: Option<u64>,
-    ) -> Result<(String, Vec<OutputColumn>)> {
+    ) -> Result<(String, Vec<ColumnInfo>)> {
         let mut scope = Scope::default();
         let mut from_sql = Vec::new();
         for t in &s.from {
@@ -285,8 +269,8 @@ impl<'a> Translator<'a> {
         order: &[OrderBy],
         offset: Option<u64>,
         from_sql: Vec<String>,
-    ) -> Result<(String, Vec<OutputColumn>)> {
-        let mut items: Vec<(String, OutputColumn)> = Vec::new();
+    ) -> Result<(String, Vec<ColumnInfo>)> {
+        let mut items: Vec<(String, ColumnInfo)> = Vec::new();
         for item in &s.items {
             match item {
                 SelectItem::Wildcard(span) => {
@@ -305,7 +289,7 @@ impl<'a> Translator<'a> {
                     };
                     items.push((
                         t.sql,
-                        OutputColumn {
+                        ColumnInfo {
                             name,
                             ty: t.ty,
                             meta: t.meta,
@@ -397,7 +381,7 @@ impl<'a> Translator<'a> {
         &mut self,
         g: &Expr,
         ast_items: &[SelectItem],
-        items: &[(String, OutputColumn)],
+        items: &[(String, ColumnInfo)],
     ) -> Result<String> {
         if let ExprKind::Column(parts) = &g.unnested().kind
             && parts.len() == 1
@@ -426,7 +410,7 @@ impl<'a> Translator<'a> {
     }
 
     /// ORDER BY term of a single SELECT: a column number, an output name, or an expression.
-    fn order_key(&mut self, e: &Expr, items: &[(String, OutputColumn)]) -> Result<String> {
+    fn order_key(&mut self, e: &Expr, items: &[(String, ColumnInfo)]) -> Result<String> {
         match &e.unnested().kind {
             ExprKind::Number {
                 text,
@@ -436,7 +420,7 @@ impl<'a> Translator<'a> {
                 return Ok(i.to_string());
             }
             ExprKind::Column(parts) if parts.len() == 1 => {
-                let hits: Vec<&(String, OutputColumn)> = items
+                let hits: Vec<&(String, ColumnInfo)> = items
                     .iter()
                     .filter(|(_, c)| parts[0].matches(&c.name))
                     .collect();
@@ -463,9 +447,9 @@ impl<'a> Translator<'a> {
         &mut self,
         qualifier: Option<&QualifiedName>,
         span: Span,
-    ) -> Result<Vec<(String, OutputColumn)>> {
+    ) -> Result<Vec<(String, ColumnInfo)>> {
         let scope = self.scopes.last().cloned().unwrap_or_default();
-        let unknown = || OutputColumn {
+        let unknown = || ColumnInfo {
             name: "*".into(),
             ty: AdqlType::Unknown,
             meta: ColumnMeta::default(),
@@ -491,7 +475,7 @@ impl<'a> Translator<'a> {
             if r.open {
                 out.push((
                     format!("{}.*", r.sql_alias),
-                    OutputColumn {
+                    ColumnInfo {
                         name: "*".into(),
                         ty: AdqlType::Unknown,
                         meta: ColumnMeta::default(),
@@ -730,6 +714,7 @@ impl<'a> Translator<'a> {
                     name: table_ident.name.clone(),
                     description: None,
                     columns: Vec::new(),
+                    position: None,
                 };
                 if let Some(s) = schema_ident {
                     t.schema = s.name.clone();
@@ -919,8 +904,8 @@ fn is_geometry_predicate(e: &Expr) -> bool {
     matches!(&e.unnested().kind, ExprKind::Function { name, .. } if name.name == "CONTAINS" || name.name == "INTERSECTS")
 }
 
-fn col_to_out(c: &Col) -> OutputColumn {
-    OutputColumn {
+fn col_to_out(c: &Col) -> ColumnInfo {
+    ColumnInfo {
         name: c.name.clone(),
         ty: c.ty,
         meta: c.meta.clone(),
@@ -929,7 +914,7 @@ fn col_to_out(c: &Col) -> OutputColumn {
 
 /// The columns a subquery is known to have; `open` if it selected `*` from a
 /// table of unknown columns (no catalog), so that any name may be referenced.
-fn known_columns(cols: Vec<OutputColumn>) -> (Vec<Col>, bool) {
+fn known_columns(cols: Vec<ColumnInfo>) -> (Vec<Col>, bool) {
     let open = cols.iter().any(|c| c.name == "*");
     let known = cols
         .into_iter()
@@ -939,7 +924,7 @@ fn known_columns(cols: Vec<OutputColumn>) -> (Vec<Col>, bool) {
     (known, open)
 }
 
-fn out_to_col(c: OutputColumn) -> Col {
+fn out_to_col(c: ColumnInfo) -> Col {
     Col {
         name: c.name,
         ty: c.ty,
@@ -948,7 +933,7 @@ fn out_to_col(c: OutputColumn) -> Col {
 }
 
 /// Result column names must be unique: later duplicates get `_2`, `_3`, ….
-fn make_names_unique(items: &mut [(String, OutputColumn)]) {
+fn make_names_unique(items: &mut [(String, ColumnInfo)]) {
     let mut seen: Vec<String> = Vec::new();
     for (_, c) in items.iter_mut() {
         if c.name == "*" {

@@ -11,7 +11,7 @@
 //! **Boundary:** knows SQLite and the file layout; not how files are read or
 //! written (that is `ingest`), nor HTTP.
 
-use adql_planner::{AdqlType, ColumnInfo, ColumnMeta, StaticCatalog, TableInfo};
+use catalog_model::{AdqlType, ColumnInfo, ColumnMeta, Position, StaticCatalog, TableInfo};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
@@ -53,10 +53,8 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
 /// What the catalog records about a published table beyond its columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableRecord {
-    /// Columns and names.
+    /// Names, columns and the main position.
     pub info: TableInfo,
-    /// Main position columns (right ascension, declination), if any.
-    pub position: Option<(String, String)>,
     /// Number of rows.
     pub row_count: u64,
     /// Bytes on disk.
@@ -218,8 +216,8 @@ impl DataDir {
                 record.info.schema,
                 record.info.name,
                 record.info.description,
-                record.position.as_ref().map(|p| p.0.clone()),
-                record.position.as_ref().map(|p| p.1.clone()),
+                record.info.position.as_ref().map(|p| p.ra.clone()),
+                record.info.position.as_ref().map(|p| p.dec.clone()),
                 record.row_count as i64,
                 record.size_bytes as i64,
                 version.to_string_lossy(),
@@ -292,8 +290,8 @@ impl DataDir {
                         name: r.get(1)?,
                         description: r.get(2)?,
                         columns: Vec::new(),
+                        position: ra.zip(dec).map(|(ra, dec)| Position { ra, dec }),
                     },
-                    position: ra.zip(dec),
                     row_count: r.get::<_, i64>(5)? as u64,
                     size_bytes: r.get::<_, i64>(6)? as u64,
                     directory: PathBuf::from(r.get::<_, String>(7)?),
@@ -391,8 +389,8 @@ mod tests {
                         ..Default::default()
                     },
                 }],
+                position: None,
             },
-            position: None,
             row_count: rows,
             size_bytes: 0,
             directory: PathBuf::new(),
@@ -438,7 +436,7 @@ mod tests {
         ));
     }
 
-    use adql_planner::Catalog;
+    use catalog_model::Catalog;
 
     #[test]
     fn leftovers_of_a_crash_are_removed_on_open() {

@@ -3,8 +3,9 @@
 //! when the query is valid; exit 1 and the positioned error on stderr when not.
 
 use crate::catalog_dir::load_catalog;
-use adql_planner::{AllowAll, StaticCatalog, translate};
+use adql_planner::translate;
 use anyhow::Context;
+use catalog_model::{AllowAll, StaticCatalog};
 use clap::Subcommand;
 use std::io::Read;
 use std::path::PathBuf;

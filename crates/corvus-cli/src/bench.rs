@@ -106,7 +106,7 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
     let tmp = std::env::temp_dir().join(format!("corvus-bench-serve-{}", std::process::id()));
     let mut dir = DataDir::open(&tmp).context("cannot create the benchmark folder")?;
     ingest::demo::ingest_demo(&mut dir).await?;
-    let engine = crate::data::engine_for(&dir).await?;
+    let engine = crate::data::engine_for(&dir, query_engine::EngineConfig::default()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let limits = tap_server::Limits {
@@ -118,9 +118,12 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
         format!("http://{addr}/tap"),
         limits,
     ));
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, tap_server::app(state)).await;
-    });
+    let server = tokio::spawn(tap_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+        std::time::Duration::ZERO,
+    ));
     println!("| format | MB | seconds | MB/s | rows/s | peak RSS MiB |");
     println!("|---|---|---|---|---|---|");
     for format in [

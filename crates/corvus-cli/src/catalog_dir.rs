@@ -3,8 +3,8 @@
 //! `tables/<schema>/<table>/` folder holding Parquet files, described by the
 //! Arrow schema in its footer (units, UCDs and descriptions in field metadata).
 
-use adql_planner::{StaticCatalog, TableInfo};
 use anyhow::{Context, bail};
+use catalog_model::{StaticCatalog, TableInfo};
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use std::fs::File;
 use std::path::Path;

@@ -1,16 +1,17 @@
 //! The data-directory verbs: `ingest`, `tables`, `drop`, `query`.
 
-use adql_planner::{AllowAll, Engine};
 use anyhow::{Context, bail};
+use catalog_model::AllowAll;
 use catalog_store::DataDir;
 use clap::Args;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use query_engine::{Ending, Engine, EngineConfig, QueryOptions, WriteSink, write_result};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use table_writers::{DelimitedWriter, ResultWriter};
 
 /// Where the data directory is.
 #[derive(Args, Clone)]
@@ -150,8 +151,8 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let r = &report.record;
-    let position = match &r.position {
-        Some((ra, dec)) => format!("indexed by position ({ra}, {dec})"),
+    let position = match &r.info.position {
+        Some(p) => format!("indexed by position ({}, {})", p.ra, p.dec),
         None => "no main position found, so not indexed by position".to_string(),
     };
     println!(
@@ -208,22 +209,20 @@ pub(crate) fn drop(table: &str, data: DataArg) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An engine over every table of the data directory.
-pub(crate) async fn engine_for(dir: &DataDir) -> anyhow::Result<Engine> {
-    let mut engine = Engine::new();
-    for r in dir.records()? {
-        let df = engine
-            .context()
-            .read_parquet(r.directory.to_string_lossy().as_ref(), Default::default())
-            .await
-            .with_context(|| format!("cannot read table {}", r.info.qualified_name()))?;
-        engine.register(r.info, df.into_view())?;
-    }
-    engine.publish_tap_schema()?;
-    Ok(engine)
+/// An engine over every table of the data directory, TAP_SCHEMA included.
+pub(crate) async fn engine_for(dir: &DataDir, config: EngineConfig) -> anyhow::Result<Engine> {
+    Ok(Engine::open(dir.records()?, config).await?)
 }
 
-pub(crate) async fn query(adql: &str, demo: bool, data: DataArg) -> anyhow::Result<ExitCode> {
+/// `corvus query`: the result through the one pipeline, tab-separated
+/// with NULL shown as NULL, or in `format`, on standard output.
+pub(crate) async fn query(
+    adql: &str,
+    format: Option<&str>,
+    demo: bool,
+    data: DataArg,
+) -> anyhow::Result<ExitCode> {
+    let format = format.map(crate::export::parse_format).transpose()?;
     // The demo lives in a throw-away directory, removed when the query is done.
     let demo_dir = if demo {
         let tmp = std::env::temp_dir().join(format!("corvus-demo-{}", std::process::id()));
@@ -235,7 +234,7 @@ pub(crate) async fn query(adql: &str, demo: bool, data: DataArg) -> anyhow::Resu
     };
     let root = demo_dir.as_ref().map_or(data.data.clone(), |t| t.0.clone());
     let dir = DataDir::open(&root)?;
-    let engine = engine_for(&dir).await?;
+    let engine = engine_for(&dir, EngineConfig::default()).await?;
     let t = match engine.translate(adql, &AllowAll) {
         Ok(t) => t,
         Err(e) => {
@@ -246,20 +245,24 @@ pub(crate) async fn query(adql: &str, demo: bool, data: DataArg) -> anyhow::Resu
     for w in &t.warnings {
         eprintln!("{w}");
     }
-    let (_, batches) = engine.collect(&t).await?;
-    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-    println!("{}", names.join("\t"));
-    let options = FormatOptions::default().with_null("NULL");
-    for b in &batches {
-        let fmts = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..b.num_rows() {
-            let cells: Vec<String> = fmts.iter().map(|f| f.value(row).to_string()).collect();
-            println!("{}", cells.join("\t"));
-        }
+    let stream = engine.execute(&t, QueryOptions::default()).await?;
+    let writer: Box<dyn ResultWriter> = match format {
+        Some(f) => f.writer(stream.schema(), adql)?,
+        None => Box::new(DelimitedWriter::new(stream.schema(), b'\t').with_null("NULL")),
+    };
+    let lane = stream.lane();
+    let written = engine
+        .spawn(lane, async move {
+            let mut sink = WriteSink(std::io::BufWriter::new(std::io::stdout()));
+            write_result(stream, writer, &mut sink).await
+        })?
+        .await??;
+    if let Ending::Failed(e) = written.ending {
+        anyhow::bail!(
+            "the query failed after {} rows: {}",
+            written.rows,
+            e.user_message()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

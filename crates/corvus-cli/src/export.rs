@@ -5,16 +5,14 @@
 //! and renamed when complete, so a failed export leaves nothing behind.
 
 use crate::data::{DataArg, engine_for};
-use adql_planner::{AllowAll, with_metadata};
 use anyhow::{Context, bail};
+use catalog_model::AllowAll;
 use catalog_store::DataDir;
 use clap::Args;
-use futures::StreamExt;
-use std::io::Write;
+use query_engine::{Ending, EngineConfig, FileSink, QueryOptions, WriteSink, write_result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use table_writers::{Format, QueryStatus};
+use table_writers::Format;
 
 #[derive(Args)]
 pub(crate) struct ExportArgs {
@@ -31,6 +29,17 @@ pub(crate) struct ExportArgs {
     data: DataArg,
 }
 
+/// A format by the names TAP knows, or a one-line error listing them.
+pub(crate) fn parse_format(name: &str) -> anyhow::Result<Format> {
+    match Format::parse(name) {
+        Some(f) => Ok(f),
+        None => bail!(
+            "unknown format '{name}'; use one of {}",
+            Format::names().join(", ")
+        ),
+    }
+}
+
 fn format_of(args: &ExportArgs) -> anyhow::Result<Format> {
     let name = match (&args.format, &args.output) {
         (Some(f), _) => f.clone(),
@@ -42,13 +51,7 @@ fn format_of(args: &ExportArgs) -> anyhow::Result<Format> {
         },
         (None, None) => "votable".into(),
     };
-    match Format::parse(&name) {
-        Some(f) => Ok(f),
-        None => bail!(
-            "unknown format '{name}'; use one of {}",
-            Format::names().join(", ")
-        ),
-    }
+    parse_format(&name)
 }
 
 pub(crate) async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -65,55 +68,45 @@ pub(crate) async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     if !dir.exists(schema, table)? {
         bail!("no table {}; `corvus tables` lists them", args.table);
     }
-    let engine = engine_for(&dir).await?;
+    let engine = engine_for(&dir, EngineConfig::default()).await?;
     let adql = format!(
         "SELECT * FROM {}.{}",
         adql_syntax::name_as_written(schema),
         adql_syntax::name_as_written(table)
     );
     let t = engine.translate(&adql, &AllowAll)?;
-    let df = engine.context().sql(&t.sql).await?;
-    let arrow = with_metadata(&Arc::new(df.schema().as_arrow().clone()), &t.columns);
-    let mut stream = df.execute_stream().await?;
-    let mut writer = format.writer(arrow, &adql)?;
-
-    let (mut out, partial): (Box<dyn Write>, Option<PathBuf>) = match &args.output {
-        Some(path) => {
-            let partial = path.with_extension("partial");
-            let file = std::fs::File::create(&partial)
-                .with_context(|| format!("cannot write {}", partial.display()))?;
-            (Box::new(std::io::BufWriter::new(file)), Some(partial))
-        }
-        None => (Box::new(std::io::stdout().lock()), None),
-    };
-    let written = async {
-        out.write_all(&writer.header()?)?;
-        while let Some(batch) = stream.next().await {
-            out.write_all(&writer.batch(&batch?)?)?;
-        }
-        out.write_all(&writer.footer(QueryStatus::Ok)?)?;
-        if let Some(tail) = writer.spooled()? {
-            for chunk in tail {
-                out.write_all(&chunk?)?;
+    let stream = engine.execute(&t, QueryOptions::default()).await?;
+    let writer = format.writer(stream.schema(), &adql)?;
+    let lane = stream.lane();
+    let output = args.output.clone();
+    // Written on the engine's pool, through the same pipeline as every
+    // result; a file appears under its name only once it is complete.
+    let written = engine
+        .spawn(lane, async move {
+            match output {
+                Some(path) => {
+                    let mut sink = FileSink::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let written = write_result(stream, writer, &mut sink).await?;
+                    if matches!(written.ending, Ending::Complete) {
+                        sink.commit()
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                    }
+                    anyhow::Ok(written)
+                }
+                None => {
+                    let mut sink = WriteSink(std::io::BufWriter::new(std::io::stdout()));
+                    Ok(write_result(stream, writer, &mut sink).await?)
+                }
             }
-        }
-        out.flush()?;
-        anyhow::Ok(())
-    }
-    .await;
-    drop(out);
-    match (written, partial, &args.output) {
-        (Ok(()), Some(partial), Some(path)) => {
-            std::fs::rename(&partial, path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        (Ok(()), ..) => Ok(ExitCode::SUCCESS),
-        (Err(e), partial, _) => {
-            if let Some(p) = partial {
-                let _ = std::fs::remove_file(p);
-            }
-            Err(e)
-        }
+        })?
+        .await??;
+    match written.ending {
+        Ending::Failed(e) => bail!(
+            "the export failed after {} rows: {}",
+            written.rows,
+            e.user_message()
+        ),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }

@@ -50,6 +50,10 @@ enum Command {
     Query {
         /// The ADQL query.
         query: String,
+        /// Write the result as votable, binary2, fits, csv, tsv, parquet or
+        /// json (default: tab-separated text, NULL shown as NULL).
+        #[arg(long)]
+        format: Option<String>,
         /// Query the bundled demo catalog (Hipparcos, as hip.main) in a throw-away data directory.
         #[arg(long)]
         demo: bool,
@@ -90,7 +94,12 @@ fn main() -> ExitCode {
         Command::Export(args) => runtime.block_on(export::export(args)),
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
-        Command::Query { query, demo, data } => runtime.block_on(data::query(&query, demo, data)),
+        Command::Query {
+            query,
+            format,
+            demo,
+            data,
+        } => runtime.block_on(data::query(&query, format.as_deref(), demo, data)),
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
         Command::Bench(BenchCommand::Serve { repeat }) => runtime.block_on(bench::serve(repeat)),
     };

@@ -5,9 +5,11 @@ use crate::data::{DataArg, TempDir, engine_for};
 use anyhow::Context;
 use catalog_store::DataDir;
 use clap::Args;
+use query_engine::{EngineConfig, LaneConfig};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -38,6 +40,72 @@ struct Config {
     uploads: UploadsConfig,
     #[serde(default)]
     registry: RegistryConfig,
+    #[serde(default)]
+    execution: ExecutionConfig,
+}
+
+/// How queries execute: the two lanes, memory, and shutdown.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ExecutionConfig {
+    /// Long queries executing at once.
+    max_running: Option<usize>,
+    /// Long queries waiting for a slot before new ones are refused (503).
+    max_waiting: Option<usize>,
+    /// Threads executing long queries.
+    threads: Option<usize>,
+    /// Quick queries executing at once.
+    quick_max_running: Option<usize>,
+    /// Quick queries waiting for a slot before new ones are refused.
+    quick_max_waiting: Option<usize>,
+    /// Threads executing quick queries.
+    quick_threads: Option<usize>,
+    /// A query estimated to read at most this many rows is quick.
+    quick_rows: Option<u64>,
+    /// Memory queries may hold in all, in MiB; sorts and joins spill beyond it.
+    memory_mib: Option<usize>,
+    /// Seconds running queries get to finish after SIGTERM or Ctrl-C.
+    shutdown_grace_seconds: Option<u64>,
+}
+
+impl ExecutionConfig {
+    fn engine(&self) -> EngineConfig {
+        let d = EngineConfig::default();
+        let lane = |l: &LaneConfig,
+                    threads: Option<usize>,
+                    running: Option<usize>,
+                    waiting: Option<usize>| LaneConfig {
+            threads: threads.unwrap_or(l.threads),
+            max_running: running.unwrap_or(l.max_running),
+            max_waiting: waiting.unwrap_or(l.max_waiting),
+        };
+        EngineConfig {
+            quick: lane(
+                &d.quick,
+                self.quick_threads,
+                self.quick_max_running,
+                self.quick_max_waiting,
+            ),
+            long: lane(&d.long, self.threads, self.max_running, self.max_waiting),
+            quick_rows: self.quick_rows.unwrap_or(d.quick_rows),
+            memory_limit: Some(self.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB) << 20),
+        }
+    }
+
+    fn grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds.unwrap_or(10))
+    }
+}
+
+/// Memory queries may hold in all unless configured: sorts, joins and
+/// aggregates spill to disk beyond it instead of growing without bound.
+const DEFAULT_MEMORY_MIB: usize = 4096;
+
+/// What `corvus.toml` sets.
+struct Settings {
+    limits: tap_server::Limits,
+    registry: tap_server::registry::RegistryInfo,
+    execution: ExecutionConfig,
 }
 
 /// Who runs the service, for its VOResource record at /tap/resource.
@@ -102,13 +170,15 @@ struct UploadsConfig {
     fetch_urls: Option<bool>,
 }
 
-fn settings_from(
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<(tap_server::Limits, tap_server::registry::RegistryInfo)> {
+fn settings_from(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
     let mut limits = tap_server::Limits::default();
     let mut registry = tap_server::registry::RegistryInfo::default();
     let Some(path) = path else {
-        return Ok((limits, registry));
+        return Ok(Settings {
+            limits,
+            registry,
+            execution: ExecutionConfig::default(),
+        });
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the configuration {}", path.display()))?;
@@ -131,7 +201,11 @@ fn settings_from(
             limits.hard_maxrec
         );
     }
-    Ok((limits, registry))
+    Ok(Settings {
+        limits,
+        registry,
+        execution: config.execution,
+    })
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -143,7 +217,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let (limits, registry) = settings_from(args.config.as_deref())?;
+    let Settings {
+        limits,
+        registry,
+        execution,
+    } = settings_from(args.config.as_deref())?;
     let (root, _demo) = if args.demo {
         let tmp = std::env::temp_dir().join(format!("corvus-demo-{}", std::process::id()));
         let mut dir = DataDir::open(&tmp).context("cannot create the demo data directory")?;
@@ -159,12 +237,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let dir = DataDir::open(&root)
         .with_context(|| format!("cannot open the data directory {}", root.display()))?;
-    let engine = engine_for(&dir).await?;
-    let positions = dir
-        .records()?
-        .into_iter()
-        .filter_map(|r| Some((r.info.qualified_name(), r.position?)))
-        .collect();
+    let engine = engine_for(&dir, execution.engine()).await?;
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -175,20 +248,18 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .trim_end_matches('/')
         .to_string();
     let state = Arc::new(tap_server::AppState {
-        positions,
         registry,
         ..tap_server::AppState::new(engine, base_url.clone(), limits)
     });
     println!("Corvus TAP service at {base_url}");
     let _ = std::io::stdout().flush();
-    axum::serve(listener, tap_server::app(state))
-        .with_graceful_shutdown(shutdown())
+    tap_server::serve(listener, state, shutdown(), execution.grace())
         .await
         .context("the server stopped")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C or SIGTERM: stop accepting, finish the requests in flight.
+/// Ctrl-C or SIGTERM.
 async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

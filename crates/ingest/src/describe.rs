@@ -1,8 +1,9 @@
 //! `corvus ingest --describe`: a draft descriptor inferred from the data, for
 //! the operator to complete with units, UCDs and descriptions.
 
-use crate::{Engine, Request, Result, main_position, register_input};
-use adql_planner::{AdqlType, Catalog, ColumnInfo};
+use crate::session::Session;
+use crate::{Request, Result, main_position, register_input};
+use catalog_model::{AdqlType, Catalog, ColumnInfo};
 use std::fmt::Write;
 
 fn type_name(t: AdqlType) -> &'static str {
@@ -24,9 +25,9 @@ fn quoted(s: &str) -> String {
 /// Writes a descriptor for `req`'s files: what the data says, and empty
 /// fields for what it cannot.
 pub async fn describe(req: &Request) -> Result<String> {
-    let mut engine = Engine::new();
-    register_input(&mut engine, req, &Default::default()).await?;
-    let columns: Vec<ColumnInfo> = engine.catalog().tables()[0].columns.clone();
+    let mut session = Session::new(None)?;
+    register_input(&mut session, req, &Default::default()).await?;
+    let columns: Vec<ColumnInfo> = session.catalog.tables()[0].columns.clone();
     let position = main_position(&req.descriptor, &columns);
     let mut out = String::new();
     let files: Vec<String> = req.files.iter().map(|f| f.display().to_string()).collect();
@@ -53,8 +54,8 @@ pub async fn describe(req: &Request) -> Result<String> {
         quoted(&req.table)
     );
     match &position {
-        Some((ra, dec)) => {
-            let _ = writeln!(out, "ra = {}\ndec = {}", quoted(ra), quoted(dec));
+        Some(p) => {
+            let _ = writeln!(out, "ra = {}\ndec = {}", quoted(&p.ra), quoted(&p.dec));
         }
         None => {
             let _ = writeln!(
@@ -74,8 +75,8 @@ pub async fn describe(req: &Request) -> Result<String> {
         let _ = writeln!(out, "unit = {}", quoted(m.unit.as_deref().unwrap_or("")));
         let ucd = match (&m.ucd, &position) {
             (Some(u), _) => u.clone(),
-            (None, Some((ra, _))) if ra == &c.name => "pos.eq.ra;meta.main".into(),
-            (None, Some((_, dec))) if dec == &c.name => "pos.eq.dec;meta.main".into(),
+            (None, Some(p)) if p.ra == c.name => "pos.eq.ra;meta.main".into(),
+            (None, Some(p)) if p.dec == c.name => "pos.eq.dec;meta.main".into(),
             _ => String::new(),
         };
         let _ = writeln!(out, "ucd = {}", quoted(&ucd));

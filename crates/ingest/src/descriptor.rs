@@ -28,7 +28,7 @@
 //! ```
 
 use crate::Error;
-use adql_planner::AdqlType;
+use catalog_model::AdqlType;
 use serde::Deserialize;
 use std::path::Path;
 

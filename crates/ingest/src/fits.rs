@@ -7,7 +7,7 @@
 //! add a C library to every build; a BINTABLE is a fixed-width big-endian row
 //! format that takes a page to read correctly.
 
-use adql_planner::{AdqlType, ColumnInfo, ColumnMeta};
+use catalog_model::{AdqlType, ColumnInfo, ColumnMeta};
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
     Int32Builder, Int64Builder, ListBuilder, StringBuilder,

@@ -14,19 +14,22 @@ pub mod describe;
 pub mod descriptor;
 pub mod fits;
 mod progress;
+mod session;
 mod source;
 pub mod text_table;
 pub mod votable;
 
-use adql_planner::{AdqlType, AllowAll, Catalog, ColumnInfo, ColumnMeta, Engine, TableInfo};
+use catalog_model::{AdqlType, Catalog, ColumnInfo, ColumnMeta, Position, TableInfo};
 use catalog_store::{DataDir, TableRecord};
-use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions, SessionContext};
 use descriptor::{Descriptor, parse_type};
+use session::Session;
 use source::SourcePartition;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,6 +56,9 @@ pub enum Error {
     /// The data directory refused.
     #[error(transparent)]
     Store(#[from] catalog_store::Error),
+    /// A table read whole has more rows than allowed.
+    #[error("it has more than {0} rows, this service's limit")]
+    TooManyRows(u64),
 }
 
 impl From<datafusion::error::DataFusionError> for Error {
@@ -205,33 +211,33 @@ fn delimiter(req: &Request) -> Result<Option<u8>> {
     }
 }
 
-/// Reads the input as a DataFrame named `ingest.raw`, registered on `engine`.
+/// Reads the input as a table named `ingest.raw`, registered on `session`.
 async fn register_input(
-    engine: &mut Engine,
+    session: &mut Session,
     req: &Request,
     skipped: &Arc<std::sync::Mutex<Vec<String>>>,
 ) -> Result<()> {
-    let ctx = engine.context().clone();
+    let ctx = session.ctx.clone();
     let (info, provider) = open_input(&ctx, req, skipped).await?;
-    engine.register(info, provider)?;
+    session.register(info, provider)?;
     Ok(())
 }
 
 /// Formats [`read_table`] knows by name.
 pub const TABLE_FORMATS: &[&str] = &["votable", "fits", "csv", "tsv", "parquet"];
 
-/// Opens one file of a self-describing format (`votable`, `fits`, `csv`,
-/// `tsv`, `parquet`) as a table named `schema.table`, with the metadata the
-/// file carries (VOTable FIELDs, FITS TUNIT/TUCD/TCOMM, Parquet field
-/// metadata). The provider reads the file when a query runs, so the file
-/// must outlive the queries. This is how TAP uploads are read.
+/// Reads one file of a self-describing format (`votable`, `fits`, `csv`,
+/// `tsv`, `parquet`) whole into memory as a table named `schema.table`,
+/// with the metadata the file carries (VOTable FIELDs, FITS
+/// TUNIT/TUCD/TCOMM, Parquet field metadata). More than `max_rows` rows is
+/// an error ([`Error::TooManyRows`]). This is how TAP uploads are read.
 pub async fn read_table(
-    ctx: &SessionContext,
     file: &Path,
     format: &str,
     schema: &str,
     table: &str,
-) -> Result<(TableInfo, Arc<dyn datafusion::catalog::TableProvider>)> {
+    max_rows: u64,
+) -> Result<(TableInfo, SchemaRef, Vec<RecordBatch>)> {
     let mut descriptor = Descriptor::default();
     descriptor.source.format = Some(format.to_string());
     let req = Request {
@@ -243,11 +249,24 @@ pub async fn read_table(
         rows_read: None,
         skip_bad_rows: 0,
     };
+    let session = Session::new(None)?;
     let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (mut info, provider) = open_input(ctx, &req, &skipped).await?;
+    let (mut info, provider) = open_input(&session.ctx, &req, &skipped).await?;
     info.schema = schema.to_string();
     info.name = table.to_string();
-    Ok((info, provider))
+    let plan = provider.scan(&session.ctx.state(), None, &[], None).await?;
+    let mut stream = datafusion::physical_plan::execute_stream(plan, session.ctx.task_ctx())?;
+    let mut batches = Vec::new();
+    let mut rows: u64 = 0;
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        if rows > max_rows {
+            return Err(Error::TooManyRows(max_rows));
+        }
+        batches.push(batch);
+    }
+    Ok((info, provider.schema(), batches))
 }
 
 /// The input of `req` as a table provider named `ingest.raw`, with the
@@ -581,9 +600,12 @@ fn regex_escape(s: &str) -> String {
 }
 
 /// The main position: the descriptor's, else UCDs, else the usual names.
-fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<(String, String)> {
+fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<Position> {
     if let (Some(ra), Some(dec)) = (&d.table.ra, &d.table.dec) {
-        return Some((ra.clone(), dec.clone()));
+        return Some(Position {
+            ra: ra.clone(),
+            dec: dec.clone(),
+        });
     }
     let by_ucd = |ucd: &str| {
         columns
@@ -600,7 +622,7 @@ fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<(String, Stri
         by_ucd("pos.eq.ra;meta.main"),
         by_ucd("pos.eq.dec;meta.main"),
     ) {
-        return Some((ra, dec));
+        return Some(Position { ra, dec });
     }
     const PAIRS: &[(&str, &str)] = &[
         ("ra", "dec"),
@@ -617,9 +639,12 @@ fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<(String, Stri
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(n) && c.ty.is_numeric())
     };
-    PAIRS
-        .iter()
-        .find_map(|(r, d)| Some((find(r)?.name.clone(), find(d)?.name.clone())))
+    PAIRS.iter().find_map(|(r, d)| {
+        Some(Position {
+            ra: find(r)?.name.clone(),
+            dec: find(d)?.name.clone(),
+        })
+    })
 }
 
 /// Runs one ingest into `dir`.
@@ -641,13 +666,13 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         })?),
         _ => None,
     };
-    let mut engine = Engine::with_memory_limit(INGEST_MEMORY)?;
+    let mut session = Session::new(Some(INGEST_MEMORY))?;
     let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
-    register_input(&mut engine, req, &skipped).await?;
+    register_input(&mut session, req, &skipped).await?;
 
     // The published columns and derived ones, as one ADQL query over ingest.raw.
     let d = &req.descriptor;
-    let raw = engine.catalog().tables()[0].clone();
+    let raw = session.catalog.tables()[0].clone();
     let mut items = Vec::new();
     // Coordinates are angles: a position column whose sample held only whole
     // numbers is still published as double precision.
@@ -662,7 +687,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
                 .unwrap_or(true);
         let is_position = raw_position
             .as_ref()
-            .is_some_and(|(ra, dec)| &c.name == ra || &c.name == dec);
+            .is_some_and(|p| c.name == p.ra || c.name == p.dec);
         if published && is_position && c.ty.is_integer() {
             items.push(format!(
                 "CAST({} AS DOUBLE PRECISION) AS {}",
@@ -680,18 +705,10 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         return Err(Error::Request("no columns to publish".into()));
     }
     let adql = format!("SELECT {} FROM ingest.raw", items.join(", "));
-    let translation = engine
-        .translate(&adql, &AllowAll)
+    let translation = session
+        .translate(&adql)
         .map_err(|e| Error::Request(format!("in the descriptor's derived columns: {e}")))?;
-    let mut columns: Vec<ColumnInfo> = translation
-        .columns
-        .iter()
-        .map(|c| ColumnInfo {
-            name: c.name.clone(),
-            ty: c.ty,
-            meta: c.meta.clone(),
-        })
-        .collect();
+    let mut columns: Vec<ColumnInfo> = translation.columns.clone();
     for x in &d.derived {
         if let Some(c) = columns.iter_mut().find(|c| c.name == x.name) {
             c.meta = ColumnMeta {
@@ -709,9 +726,9 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         check_same_columns(&old.info.columns, &columns)?;
         // The table keeps its own metadata and position.
         columns = old.info.columns.clone();
-        position = old.position.clone();
-        let df = engine
-            .context()
+        position = old.info.position.clone();
+        let df = session
+            .ctx
             .read_parquet(
                 old.directory.to_string_lossy().as_ref(),
                 ParquetReadOptions::default(),
@@ -722,8 +739,9 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             name: "existing".into(),
             description: None,
             columns: columns.clone(),
+            position: None,
         };
-        engine.register(info, df.into_view())?;
+        session.register(info, df.into_view())?;
         let list: Vec<String> = columns.iter().map(|c| sql_quote(&c.name)).collect();
         appended = format!(
             " UNION ALL SELECT {} FROM \"ingest\".\"existing\"",
@@ -733,8 +751,8 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     // Rows are counted as they leave the reader, before the sort.
     let counted = match &req.rows_read {
         Some(rows) => {
-            engine
-                .context()
+            session
+                .ctx
                 .register_udf(progress::counter(Arc::clone(rows)));
             let first = sql_quote(&columns[0].name);
             format!(
@@ -746,7 +764,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         None => format!("(SELECT * FROM ({}) AS c{appended})", translation.sql),
     };
     let sql = match &position {
-        Some((ra, dec)) => {
+        Some(Position { ra, dec }) => {
             if !columns.iter().any(|c| &c.name == ra) || !columns.iter().any(|c| &c.name == dec) {
                 return Err(Error::Request(format!(
                     "the main position columns {ra}, {dec} are not in the table"
@@ -760,7 +778,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         }
         None => format!("SELECT * FROM {counted} AS t"),
     };
-    let df: DataFrame = engine.context().sql(&sql).await?;
+    let df: DataFrame = session.ctx.sql(&sql).await?;
     let staging = dir.staging_folder()?;
     let file = staging.join("part-0.parquet");
     let mut options = TableParquetOptions::default();
@@ -790,8 +808,8 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             name: req.table.clone(),
             description: d.table.description.clone(),
             columns,
+            position,
         },
-        position,
         row_count: rows,
         size_bytes,
         directory: PathBuf::new(),

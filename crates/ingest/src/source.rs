@@ -5,7 +5,7 @@
 use crate::fits::FitsTable;
 use crate::text_table::TextTable;
 use crate::votable::VoTable;
-use adql_planner::AdqlType;
+use catalog_model::AdqlType;
 use datafusion::arrow::array::{
     ArrayBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
     Int64Builder, ListBuilder, StringBuilder,

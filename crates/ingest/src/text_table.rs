@@ -6,7 +6,7 @@
 //! ingest with the file, line, column, value and expected type.
 
 use crate::descriptor::parse_bytes;
-use adql_planner::AdqlType;
+use catalog_model::AdqlType;
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
     Int32Builder, Int64Builder, StringBuilder,

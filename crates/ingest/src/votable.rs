@@ -3,8 +3,8 @@
 //! DESCRIPTION) and its data in TABLEDATA, BINARY or BINARY2 (§5), read as a
 //! stream of batches.
 
-use adql_planner::{AdqlType, ColumnInfo, ColumnMeta};
 use base64::Engine as _;
+use catalog_model::{AdqlType, ColumnInfo, ColumnMeta};
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
     Int32Builder, Int64Builder, ListBuilder, StringBuilder,

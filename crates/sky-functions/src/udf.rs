@@ -11,7 +11,7 @@ use datafusion::arrow::array::{
     ListBuilder, StringBuilder,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
@@ -20,10 +20,7 @@ use datafusion::logical_expr::{
 use std::sync::Arc;
 use std::sync::Mutex;
 
-/// The Arrow type of every geometry value: a list of doubles (DALI layout).
-pub fn geometry_type() -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
-}
+pub use catalog_model::geometry_type;
 
 /// What a [`SkyFunction`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,6 +12,7 @@
 
 use crate::binary::{Cells, Kind, NULL_INT, NULL_LONG, NULL_SHORT};
 use crate::{Error, QueryStatus, Result, ResultWriter};
+use catalog_model::keys;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
@@ -116,11 +117,11 @@ impl FitsWriter {
                 h.card(&format!("TNULL{n}"), &null, "");
             }
             for (key, md) in [
-                ("TUNIT", "unit"),
-                ("TUCD", "ucd"),
-                ("TUTYP", "utype"),
-                ("TXTYP", "xtype"),
-                ("TCOMM", "description"),
+                ("TUNIT", keys::UNIT),
+                ("TUCD", keys::UCD),
+                ("TUTYP", keys::UTYPE),
+                ("TXTYP", keys::XTYPE),
+                ("TCOMM", keys::DESCRIPTION),
             ] {
                 if let Some(v) = f.metadata().get(md).filter(|v| !v.is_empty()) {
                     h.text(&format!("{key}{n}"), v, "");

@@ -6,6 +6,7 @@
 
 use crate::binary::{Cells, Kind};
 use crate::{QueryStatus, Result, ResultWriter, votable_type};
+use catalog_model::keys;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, SchemaRef,
@@ -64,7 +65,13 @@ impl ResultWriter for JsonWriter {
             if let Some(a) = arraysize {
                 let _ = write!(s, ",\"arraysize\":\"{a}\"");
             }
-            for key in ["unit", "ucd", "utype", "xtype", "description"] {
+            for key in [
+                keys::UNIT,
+                keys::UCD,
+                keys::UTYPE,
+                keys::XTYPE,
+                keys::DESCRIPTION,
+            ] {
                 if let Some(v) = f.metadata().get(key).filter(|v| !v.is_empty()) {
                     let _ = write!(s, ",\"{key}\":{}", string(v));
                 }

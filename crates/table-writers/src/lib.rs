@@ -1,7 +1,7 @@
 //! Result writers that stream: each turns Arrow record batches into bytes of
 //! one output format, batch by batch, never holding a whole result. Column
 //! metadata (unit, ucd, utype, xtype, description) rides in the Arrow field
-//! metadata, where `adql_planner::with_metadata` puts it.
+//! metadata under `catalog_model::keys`, where `catalog_model::with_metadata` puts it.
 //!
 //! **Invariant:** a writer's output for a result is `header() + batch()* +
 //! footer()`; each piece can be sent as soon as it is made.

@@ -1,6 +1,10 @@
-//! CSV and TSV (RFC 4180 quoting for CSV; TSV escapes tabs and newlines).
-//! NULL is an empty field; geometry values are written in their DALI form,
-//! numbers separated by spaces.
+//! CSV and TSV: CSV as RFC 4180 says (quoting, CRLF line ends); TSV as
+//! IANA's text/tab-separated-values (no quoting, tabs and newlines in
+//! values escaped, LF line ends, what Unix tools expect).
+//! NULL is an empty field, except in a one-column result, where an empty
+//! field would be an empty line that readers skip: there it is `""`, the
+//! quoted empty field, which readers take as missing. Geometry values are
+//! written in their DALI form, numbers separated by spaces.
 
 use crate::{QueryStatus, Result, ResultWriter};
 use datafusion::arrow::array::{Array, AsArray, StringArray};
@@ -13,12 +17,37 @@ use std::io::Write as _;
 pub struct DelimitedWriter {
     schema: SchemaRef,
     delimiter: u8,
+    /// What a NULL cell is written as.
+    null: Vec<u8>,
 }
 
 impl DelimitedWriter {
     /// A writer for results of `schema`.
     pub fn new(schema: SchemaRef, delimiter: u8) -> Self {
-        DelimitedWriter { schema, delimiter }
+        let null = if schema.fields().len() == 1 {
+            b"\"\"".to_vec()
+        } else {
+            Vec::new()
+        };
+        DelimitedWriter {
+            schema,
+            delimiter,
+            null,
+        }
+    }
+
+    /// Writes NULL as `text` (for display: `corvus query` shows `NULL`).
+    pub fn with_null(mut self, text: &str) -> Self {
+        self.null = text.as_bytes().to_vec();
+        self
+    }
+
+    fn line_end(&self) -> &'static [u8] {
+        if self.delimiter == b',' {
+            b"\r\n"
+        } else {
+            b"\n"
+        }
     }
 
     fn field(&self, out: &mut Vec<u8>, value: &str) {
@@ -153,7 +182,7 @@ impl ResultWriter for DelimitedWriter {
             }
             self.field(&mut out, f.name());
         }
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(self.line_end());
         Ok(out)
     }
 
@@ -166,9 +195,11 @@ impl ResultWriter for DelimitedWriter {
                 if col > 0 {
                     out.push(self.delimiter);
                 }
-                columns.write(&mut out, col, row, &escape)?;
+                if !columns.write(&mut out, col, row, &escape)? {
+                    out.extend_from_slice(&self.null);
+                }
             }
-            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(self.line_end());
         }
         Ok(out)
     }

@@ -6,9 +6,9 @@
 use crate::binary::{Cells, Kind, binary2_row};
 use crate::text::TextColumns;
 use crate::{Result, ResultWriter};
-use adql_planner::AdqlType;
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
+use catalog_model::{AdqlType, keys};
 use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::fmt::Write;
@@ -63,7 +63,7 @@ pub fn xml_escape(s: &str) -> String {
 /// §2.1): its ADQL type, from the Arrow type and the DALI xtype, mapped by
 /// `AdqlType::votable`, the mapping TAP_SCHEMA and `/tap/tables` use too.
 pub fn votable_type(field: &Field) -> (&'static str, Option<&'static str>) {
-    let xtype = field.metadata().get("xtype").map(String::as_str);
+    let xtype = field.metadata().get(keys::XTYPE).map(String::as_str);
     AdqlType::from_arrow(field.data_type(), xtype).votable()
 }
 
@@ -124,12 +124,12 @@ impl VoTableWriter {
                 let _ = write!(s, " arraysize=\"{a}\"");
             }
             let md = f.metadata();
-            for key in ["unit", "ucd", "utype", "xtype"] {
+            for key in [keys::UNIT, keys::UCD, keys::UTYPE, keys::XTYPE] {
                 if let Some(v) = md.get(key).filter(|v| !v.is_empty()) {
                     let _ = write!(s, " {key}=\"{}\"", xml_escape(v));
                 }
             }
-            match md.get("description").filter(|v| !v.is_empty()) {
+            match md.get(keys::DESCRIPTION).filter(|v| !v.is_empty()) {
                 Some(d) => {
                     let _ = writeln!(s, "><DESCRIPTION>{}</DESCRIPTION></FIELD>", xml_escape(d));
                 }

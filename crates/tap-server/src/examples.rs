@@ -5,10 +5,10 @@
 //! a query that fails.
 
 use crate::AppState;
-use adql_planner::Catalog;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use catalog_model::Catalog;
 use std::fmt::Write;
 use std::sync::Arc;
 use table_writers::xml_escape;

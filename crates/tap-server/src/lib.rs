@@ -1,26 +1,38 @@
-//! The TAP service: IVOA TAP 1.1 synchronous queries, the VOSI endpoints
-//! (availability, capabilities, tables) and DALI 1.1 error documents, on
-//! axum. Results stream from DataFusion batches through a `table-writers`
-//! writer straight into the response body.
+//! The TAP service: IVOA TAP 1.1 synchronous queries, cone search, the VOSI
+//! endpoints (availability, capabilities, tables), examples, the registry
+//! record and metrics, on axum.
 //!
-//! **Boundary:** the only crate that knows HTTP. It asks `adql-planner` to
-//! translate and run queries and `table-writers` to serialise them.
+//! A query request is validated once into a `QueryRequest` (`request.rs`)
+//! and run by `query.rs`: the engine executes it on its own pools and
+//! writes the result through its one pipeline into the response body.
+//! Every failure is a [`ServiceError`] (`error.rs`), the one place that
+//! picks an HTTP status and the DALI error document.
+//!
+//! **Boundary:** the only crate that knows HTTP. It asks `query-engine` to
+//! translate, execute and write, and never touches DataFusion itself.
 
+mod encoding;
+mod error;
 pub mod examples;
 pub mod metrics;
-mod params;
+mod query;
 pub mod registry;
+mod request;
 mod scs;
 mod sync;
 mod uploads;
 mod vosi;
 
-use adql_planner::Engine;
+pub use error::ServiceError;
+
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use query_engine::Engine;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Limits on what one request may ask for.
 #[derive(Debug, Clone)]
@@ -54,21 +66,6 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
-    /// The row limit for a request's MAXREC (DALI 1.1 §3.3.3): the default
-    /// when absent, never above the hard limit.
-    pub(crate) fn maxrec(&self, value: Option<&str>) -> Result<u64, String> {
-        match value {
-            None => Ok(self.default_maxrec),
-            Some(m) => m
-                .trim()
-                .parse::<u64>()
-                .map(|n| n.min(self.hard_maxrec))
-                .map_err(|_| format!("MAXREC={m} is not a non-negative whole number")),
-        }
-    }
-}
-
 /// What every handler shares.
 pub struct AppState {
     /// The engine with the published tables.
@@ -77,9 +74,6 @@ pub struct AppState {
     pub base_url: String,
     /// Request limits.
     pub limits: Limits,
-    /// Main position columns (ra, dec) by qualified table name: the tables
-    /// with a cone search.
-    pub positions: std::collections::HashMap<String, (String, String)>,
     /// Counters for `/metrics`.
     pub metrics: metrics::Metrics,
     /// Who runs the service, for its registry record.
@@ -94,7 +88,6 @@ impl AppState {
             engine,
             base_url,
             limits,
-            positions: Default::default(),
             metrics: Default::default(),
             registry: Default::default(),
         }
@@ -103,9 +96,10 @@ impl AppState {
 
 /// The service's routes.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/", get(root))
-        .route("/tap", get(root))
+    // Results are compressed by the query pipeline itself (on the engine's
+    // pool, at fast levels, never for Parquet); the compression layer is
+    // for the other documents only.
+    let results = Router::new()
         .route(
             "/tap/sync",
             get(sync::sync_get)
@@ -116,6 +110,10 @@ pub fn app(state: Arc<AppState>) -> Router {
                     (state.limits.max_upload_bytes as usize).saturating_add(1 << 20),
                 )),
         )
+        .route("/scs/{table}", get(scs::search));
+    let documents = Router::new()
+        .route("/", get(root))
+        .route("/tap", get(root))
         .route("/tap/availability", get(vosi::availability))
         .route("/tap/capabilities", get(vosi::capabilities))
         .route("/tap/tables", get(vosi::tables))
@@ -123,14 +121,16 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/tap/examples", get(examples::examples))
         .route("/tap/resource", get(registry::resource))
         .route("/metrics", get(metrics::metrics))
-        .route("/scs/{table}", get(scs::search))
         .route("/scs/{table}/capabilities", get(scs::capabilities))
+        // gzip (or deflate, br, zstd) when the client's Accept-Encoding asks.
+        .layer(tower_http::compression::CompressionLayer::new());
+    results
+        .merge(documents)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             metrics::count,
         ))
-        // gzip (or deflate, br, zstd) when the client's Accept-Encoding asks.
-        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::cors::CorsLayer::permissive())
         // One log line per request: method, path, status, latency.
         .layer(
@@ -149,6 +149,69 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+async fn not_found(uri: axum::http::Uri) -> ServiceError {
+    ServiceError::NotFound(format!(
+        "nothing at {}; the service's root lists its endpoints",
+        uri.path()
+    ))
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves; then stops
+/// accepting connections, lets running queries finish for up to `grace`,
+/// cancels what still runs (those results end with QUERY_STATUS=ERROR
+/// saying the service is shutting down), and returns once the last
+/// response is done, or a few seconds later at the most.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let server =
+        axum::serve(listener, app(Arc::clone(&state))).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(true);
+        });
+    let mut server = std::pin::pin!(server.into_future());
+    let mut stopping = stopping;
+    tokio::select! {
+        result = &mut server => return result,
+        _ = stopping.wait_for(|s| *s) => {}
+    }
+    tracing::info!(
+        "shutting down: no new connections; running queries have {} s to finish",
+        grace.as_secs()
+    );
+    let engine = &state.engine;
+    let idle = async {
+        loop {
+            let load = engine.load();
+            if load.quick_running + load.long_running + load.quick_waiting + load.long_waiting == 0
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        result = &mut server => return result,
+        _ = tokio::time::sleep(grace) => {}
+        _ = idle => {}
+    }
+    // Whatever still runs is cancelled; its response ends with an error.
+    engine.shut_down();
+    match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                "connections still open 5 s after the queries were cancelled; stopping anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
 async fn root(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
     let root = state.base_url.trim_end_matches("/tap");
     let body = format!(
@@ -165,16 +228,6 @@ Metrics:             {1}/metrics\n",
         state.base_url, root
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
-}
-
-/// A refusal as a DALI error document (DALI 1.1 §4.4) with its HTTP status.
-pub(crate) fn dali_error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/x-votable+xml")],
-        table_writers::error_document(message),
-    )
-        .into_response()
 }
 
 /// XML responses.

@@ -1,6 +1,8 @@
-//! `/metrics`: counters in the Prometheus text format (version 0.0.4), for
-//! the operator's monitoring. Counted where the work happens: requests by
-//! endpoint in a middleware, queries, rows and bytes in the result stream.
+//! `/metrics`: counters and gauges in the Prometheus text format (version
+//! 0.0.4), for the operator's monitoring. Counted where the work happens:
+//! requests by endpoint in a middleware, queries, rows and bytes where
+//! results are written; the gauges (queries running and waiting per lane,
+//! memory held) are read from the engine when asked.
 
 use crate::AppState;
 use axum::extract::{Request, State};
@@ -113,6 +115,31 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             v.load(Ordering::Relaxed)
         );
     }
+    let load = state.engine.load();
+    for (name, help, quick, long) in [
+        (
+            "corvus_queries_running",
+            "Queries executing now, by lane.",
+            load.quick_running,
+            load.long_running,
+        ),
+        (
+            "corvus_queries_waiting",
+            "Queries waiting for an execution slot, by lane.",
+            load.quick_waiting,
+            load.long_waiting,
+        ),
+    ] {
+        let _ = writeln!(
+            s,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{lane=\"quick\"}} {quick}\n{name}{{lane=\"long\"}} {long}"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "# HELP corvus_query_memory_bytes Memory that running queries hold in the engine's pool.\n# TYPE corvus_query_memory_bytes gauge\ncorvus_query_memory_bytes {}",
+        load.memory_bytes
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -7,49 +7,37 @@
 //! UCDs meta.id;meta.main (a string), pos.eq.ra;meta.main and
 //! pos.eq.dec;meta.main, so those three lead the result with those UCDs.
 
-use crate::sync::respond;
-use crate::{AppState, xml};
-use adql_planner::{AllowAll, Catalog, TableInfo};
+use crate::error::ServiceError;
+use crate::request::{Params, QueryRequest, maxrec_of};
+use crate::{AppState, query, uploads, xml};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
+use catalog_model::{Catalog, TableInfo};
 use std::fmt::Write;
 use std::sync::Arc;
-use table_writers::{Format, VOTABLE_OPEN, xml_escape};
-
-/// SCS §2.3: errors are a VOTable with INFO name="Error" under VOTABLE.
-fn scs_error(_status: StatusCode, message: &str) -> Response {
-    // SCS clients look for the INFO, not the status: SCS 1.03 §2.3 answers
-    // errors with a VOTable, and many clients drop the body of a 4xx.
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{VOTABLE_OPEN}\n<INFO ID=\"Error\" name=\"Error\" value=\"{}\"/>\n<RESOURCE type=\"results\"><TABLE><FIELD name=\"error\" datatype=\"char\" arraysize=\"*\"/><DATA><TABLEDATA/></DATA></TABLE></RESOURCE>\n</VOTABLE>\n",
-        xml_escape(message)
-    );
-    (
-        [(header::CONTENT_TYPE, "text/xml; content=x-votable")],
-        body,
-    )
-        .into_response()
-}
+use table_writers::{Format, xml_escape};
 
 /// The table and its main position columns, or why there is no cone search.
 fn cone_table<'a>(
     state: &'a AppState,
     name: &str,
-) -> Result<(&'a TableInfo, &'a str, &'a str), String> {
+) -> Result<(&'a TableInfo, &'a str, &'a str), ServiceError> {
     let table = state
         .engine
         .catalog()
         .tables()
         .into_iter()
         .find(|t| t.qualified_name().eq_ignore_ascii_case(name))
-        .ok_or_else(|| format!("no table {name}; /tap/tables lists the tables"))?;
-    let (ra, dec) = state
-        .positions
-        .get(&table.qualified_name())
-        .ok_or_else(|| format!("{name} has no main position, so it has no cone search"))?;
-    Ok((table, ra, dec))
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("no table {name}; /tap/tables lists the tables"))
+        })?;
+    let p = table.position.as_ref().ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "{name} has no main position, so it has no cone search"
+        ))
+    })?;
+    Ok((table, &p.ra, &p.dec))
 }
 
 /// The identifier column: the one whose UCD says meta.id;meta.main, else the first.
@@ -66,125 +54,141 @@ fn id_column(t: &TableInfo) -> &str {
         .map_or("", |c| c.name.as_str())
 }
 
-fn number(params: &HashMap<String, String>, name: &str) -> Result<f64, String> {
+fn number(params: &Params, name: &str) -> Result<f64, ServiceError> {
     let v = params.get(name).ok_or_else(|| {
-        format!("{name} is missing: a cone search needs RA, DEC and SR in degrees")
+        ServiceError::BadRequest(format!(
+            "{name} is missing: a cone search needs RA, DEC and SR in degrees"
+        ))
     })?;
     v.trim()
         .parse::<f64>()
         .ok()
         .filter(|x| x.is_finite())
-        .ok_or_else(|| format!("{name}={v} is not a number of degrees"))
+        .ok_or_else(|| ServiceError::BadRequest(format!("{name}={v} is not a number of degrees")))
 }
 
-pub(crate) async fn search(
-    State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
-    let mut params = HashMap::new();
-    for (k, v) in pairs {
-        params.entry(k.to_ascii_uppercase()).or_insert(v);
-    }
-    let (table, ra_col, dec_col) = match cone_table(&state, &name) {
-        Ok(t) => t,
-        Err(m) => return scs_error(StatusCode::NOT_FOUND, &m),
-    };
-    let cone = (|| {
-        let ra = number(&params, "RA")?;
-        let dec = number(&params, "DEC")?;
-        let sr = number(&params, "SR")?;
+/// A cone: position and radius in degrees, and the verbosity.
+struct Cone {
+    ra: f64,
+    dec: f64,
+    sr: f64,
+    verb: u8,
+}
+
+impl Cone {
+    fn from_params(params: &Params) -> Result<Cone, ServiceError> {
+        let bad = |m: String| Err(ServiceError::BadRequest(m));
+        let ra = number(params, "RA")?;
+        let dec = number(params, "DEC")?;
+        let sr = number(params, "SR")?;
         if !(0.0..=360.0).contains(&ra) && !(-180.0..0.0).contains(&ra) {
-            return Err(format!("RA={ra} is out of range: give degrees, 0 to 360"));
+            return bad(format!("RA={ra} is out of range: give degrees, 0 to 360"));
         }
         if !(-90.0..=90.0).contains(&dec) {
-            return Err(format!(
+            return bad(format!(
                 "DEC={dec} is out of range: give degrees, -90 to 90"
             ));
         }
         if !(0.0..=180.0).contains(&sr) {
-            return Err(format!("SR={sr} is out of range: give degrees, 0 to 180"));
+            return bad(format!("SR={sr} is out of range: give degrees, 0 to 180"));
         }
         let verb = match params.get("VERB").map(|v| v.trim()) {
             None | Some("") | Some("2") => 2,
             Some("1") => 1,
             Some("3") => 3,
-            Some(v) => return Err(format!("VERB={v} is not 1, 2 or 3")),
+            Some(v) => return bad(format!("VERB={v} is not 1, 2 or 3")),
         };
-        Ok((ra, dec, sr, verb))
-    })();
-    let (ra, dec, sr, verb) = match cone {
-        Ok(c) => c,
-        Err(m) => return scs_error(StatusCode::BAD_REQUEST, &m),
-    };
-    let maxrec = match state
-        .limits
-        .maxrec(params.get("MAXREC").map(String::as_str))
-    {
-        Ok(n) => n,
-        Err(m) => return scs_error(StatusCode::BAD_REQUEST, &m),
-    };
-    // SR=0 asks for the columns only (SCS 1.03 §2.1).
-    let maxrec = if sr == 0.0 { 0 } else { maxrec };
-    let id = id_column(table);
-    let q = adql_syntax::name_as_written;
-    let mut items = vec![
-        format!("CAST({} AS VARCHAR) AS {}", q(id), q(id)),
-        q(ra_col),
-        q(dec_col),
-    ];
-    for c in &table.columns {
-        let wanted = match verb {
-            1 => false,
-            2 => c.meta.principal.unwrap_or(true),
-            _ => true,
-        };
-        if wanted && ![id, ra_col, dec_col].contains(&c.name.as_str()) {
-            items.push(q(&c.name));
-        }
+        Ok(Cone { ra, dec, sr, verb })
     }
-    let adql = format!(
-        "SELECT {} FROM {} WHERE 1 = CONTAINS(POINT('ICRS', {}, {}), CIRCLE('ICRS', {ra}, {dec}, {sr}))",
-        items.join(", "),
-        table.qualified_name(),
-        q(ra_col),
-        q(dec_col),
-    );
-    let mut translation = match state.engine.translate(&adql, &AllowAll) {
-        Ok(t) => t,
-        Err(e) => return scs_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+
+    /// The cone as an ADQL query over `table`: the identifier (as a string),
+    /// the position, then the columns the verbosity asks for.
+    fn adql(&self, table: &TableInfo, ra_col: &str, dec_col: &str) -> String {
+        let id = id_column(table);
+        let q = adql_syntax::name_as_written;
+        let mut items = vec![
+            format!("CAST({} AS VARCHAR) AS {}", q(id), q(id)),
+            q(ra_col),
+            q(dec_col),
+        ];
+        for c in &table.columns {
+            let wanted = match self.verb {
+                1 => false,
+                2 => c.meta.principal.unwrap_or(true),
+                _ => true,
+            };
+            if wanted && ![id, ra_col, dec_col].contains(&c.name.as_str()) {
+                items.push(q(&c.name));
+            }
+        }
+        let Cone { ra, dec, sr, .. } = self;
+        format!(
+            "SELECT {} FROM {} WHERE 1 = CONTAINS(POINT('ICRS', {}, {}), CIRCLE('ICRS', {ra}, {dec}, {sr}))",
+            items.join(", "),
+            table.qualified_name(),
+            q(ra_col),
+            q(dec_col),
+        )
+    }
+}
+
+pub(crate) async fn search(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    match cone_search(&state, &name, &headers, Params::from_pairs(pairs)).await {
+        Ok(mut response) => {
+            // SCS §2.2: the MIME type is text/xml.
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/xml; content=x-votable"),
+            );
+            response
+        }
+        Err(e) => e.into_scs_response(),
+    }
+}
+
+async fn cone_search(
+    state: &Arc<AppState>,
+    name: &str,
+    headers: &HeaderMap,
+    params: Params,
+) -> Result<Response, ServiceError> {
+    let (table, ra_col, dec_col) = cone_table(state, name)?;
+    let cone = Cone::from_params(&params)?;
+    // SR=0 asks for the columns only (SCS 1.03 §2.1).
+    let maxrec = if cone.sr == 0.0 {
+        0
+    } else {
+        maxrec_of(&params, &state.limits)?
+    };
+    let request = QueryRequest {
+        adql: cone.adql(table, ra_col, dec_col),
+        format: Format::VoTable,
+        maxrec,
+        uploads: Vec::new(),
+        runid: params.get("RUNID").map(str::to_string),
     };
     // The three columns SCS requires, with the UCDs it requires, and only they.
-    for (i, c) in translation.columns.iter_mut().enumerate() {
-        let ucd = match i {
-            0 => Some("meta.id;meta.main".to_string()),
-            1 => Some("pos.eq.ra;meta.main".to_string()),
-            2 => Some("pos.eq.dec;meta.main".to_string()),
-            _ => c
-                .meta
-                .ucd
-                .take()
-                .map(|u| u.replace(";meta.main", ""))
-                .filter(|u| !u.is_empty()),
-        };
-        c.meta.ucd = ucd;
-    }
-    let mut response = respond(
-        &state,
-        &state.engine,
-        &translation,
-        &adql,
-        Format::VoTable,
-        maxrec,
-        &scs_error,
-    )
-    .await;
-    // SCS §2.2: the MIME type is text/xml.
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/xml; content=x-votable"),
-    );
-    response
+    let scs_ucds = |t: &mut adql_planner::Translation| {
+        for (i, c) in t.columns.iter_mut().enumerate() {
+            c.meta.ucd = match i {
+                0 => Some("meta.id;meta.main".to_string()),
+                1 => Some("pos.eq.ra;meta.main".to_string()),
+                2 => Some("pos.eq.dec;meta.main".to_string()),
+                _ => c
+                    .meta
+                    .ucd
+                    .take()
+                    .map(|u| u.replace(";meta.main", ""))
+                    .filter(|u| !u.is_empty()),
+            };
+        }
+    };
+    query::run(state, request, uploads::Parts::default(), headers, scs_ucds).await
 }
 
 pub(crate) async fn capabilities(
@@ -193,7 +197,7 @@ pub(crate) async fn capabilities(
 ) -> Response {
     let (table, _, _) = match cone_table(&state, &name) {
         Ok(t) => t,
-        Err(m) => return crate::dali_error(StatusCode::NOT_FOUND, &m),
+        Err(e) => return e.into_response(),
     };
     let root = state.base_url.trim_end_matches("/tap");
     let url = xml_escape(&format!("{root}/scs/{}", table.qualified_name()));

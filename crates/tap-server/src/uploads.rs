@@ -6,17 +6,77 @@
 //! reach hosts behind the firewall (server-side request forgery).
 
 use crate::Limits;
-use adql_planner::TableInfo;
-use datafusion::catalog::{MemTable, TableProvider};
-use datafusion::prelude::SessionContext;
-use futures::StreamExt;
+use crate::error::ServiceError;
+use catalog_model::TableInfo;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use query_engine::{Engine, Lane};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The schema uploaded tables live in.
 pub(crate) const TAP_UPLOAD: &str = "TAP_UPLOAD";
+
+/// A table read from an upload: what [`Engine::with_tables`] takes.
+pub(crate) type Uploaded = (TableInfo, SchemaRef, Vec<RecordBatch>);
+
+/// One table of an UPLOAD parameter: `name,param:part` or `name,URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UploadSpec {
+    /// The table's name in TAP_UPLOAD.
+    pub(crate) name: String,
+    /// Where its rows are.
+    pub(crate) source: UploadSource,
+}
+
+/// Where an uploaded table comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UploadSource {
+    /// A part of the multipart request.
+    Part(String),
+    /// A URL to fetch.
+    Url(String),
+}
+
+impl UploadSpec {
+    /// Reads an UPLOAD value: `name,source` pairs separated by semicolons.
+    pub(crate) fn parse_all(spec: &str) -> Result<Vec<UploadSpec>, ServiceError> {
+        let bad = |m: String| Err(ServiceError::BadRequest(m));
+        let mut out: Vec<UploadSpec> = Vec::new();
+        for item in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let Some((name, source)) = item.split_once(',') else {
+                return bad(format!(
+                    "UPLOAD={item} is not name,source: write UPLOAD=mytable,param:part for a multipart part"
+                ));
+            };
+            let name = name.trim();
+            if catalog_name_invalid(name) {
+                return bad(format!(
+                    "UPLOAD table name '{name}' is not a plain ADQL name (a letter, then letters, digits or _)"
+                ));
+            }
+            if out.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
+                return bad(format!("UPLOAD names the table {name} twice"));
+            }
+            let source = source.trim();
+            let source = if let Some(part) = source.strip_prefix("param:") {
+                UploadSource::Part(part.to_string())
+            } else if source.starts_with("http://") || source.starts_with("https://") {
+                UploadSource::Url(source.to_string())
+            } else {
+                return bad(format!(
+                    "UPLOAD {name}: '{source}' is neither param:PART nor a URL"
+                ));
+            };
+            out.push(UploadSpec {
+                name: name.to_string(),
+                source,
+            });
+        }
+        Ok(out)
+    }
+}
 
 /// The files of a multipart request, by part name, in a folder removed when
 /// the request is done.
@@ -27,11 +87,11 @@ pub(crate) struct Parts {
 }
 
 /// A folder for one request's upload files, removed when dropped.
-fn temp_folder() -> Result<tempfile::TempDir, String> {
+fn temp_folder() -> Result<tempfile::TempDir, ServiceError> {
     tempfile::Builder::new()
         .prefix("corvus-upload-")
         .tempdir()
-        .map_err(|e| format!("cannot store the upload: {e}"))
+        .map_err(|e| ServiceError::internal("cannot store the upload", e))
 }
 
 /// Reads a multipart body: parts with a file name are saved to disk (at
@@ -39,113 +99,100 @@ fn temp_folder() -> Result<tempfile::TempDir, String> {
 pub(crate) async fn read_multipart(
     mut multipart: axum::extract::Multipart,
     limits: &Limits,
-) -> Result<(Vec<(String, String)>, Parts), String> {
+) -> Result<(Vec<(String, String)>, Parts), ServiceError> {
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        ServiceError::BadRequest(format!(
+            "cannot read the multipart request: {}",
+            e.body_text()
+        ))
+    };
+    let stored = |e: std::io::Error| ServiceError::internal("cannot store the upload", e);
     let mut params = Vec::new();
     let mut parts = Parts::default();
     let mut total: u64 = 0;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| format!("cannot read the multipart request: {e}"))?
-    {
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
         if field.file_name().is_none() {
-            let value = field
-                .text()
-                .await
-                .map_err(|e| format!("cannot read the parameter {name}: {e}"))?;
+            let value = field.text().await.map_err(unreadable)?;
             params.push((name, value));
             continue;
         }
-        if parts.dir.is_none() {
-            parts.dir = Some(temp_folder()?);
-        }
-        let dir = parts
-            .dir
-            .as_ref()
-            .map(|d| d.path().to_path_buf())
-            .unwrap_or_default();
+        let dir = match &parts.dir {
+            Some(d) => d.path().to_path_buf(),
+            None => {
+                let d = temp_folder()?;
+                let path = d.path().to_path_buf();
+                parts.dir = Some(d);
+                path
+            }
+        };
         let path = dir.join(format!("part{}", parts.files.len()));
-        let mut file =
-            std::fs::File::create(&path).map_err(|e| format!("cannot store the upload: {e}"))?;
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|e| format!("cannot read the upload {name}: {e}"))?
-        {
+        let mut file = std::fs::File::create(&path).map_err(stored)?;
+        while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
             total += chunk.len() as u64;
             if total > limits.max_upload_bytes {
-                return Err(format!(
+                return Err(ServiceError::TooLarge(format!(
                     "the uploads exceed this service's limit of {} bytes",
                     limits.max_upload_bytes
-                ));
+                )));
             }
-            file.write_all(&chunk)
-                .map_err(|e| format!("cannot store the upload: {e}"))?;
+            file.write_all(&chunk).map_err(stored)?;
         }
         parts.files.insert(name, path);
     }
     Ok((params, parts))
 }
 
-/// Reads the tables an UPLOAD parameter names, each into memory (they are
-/// bounded by the upload limits) as `TAP_UPLOAD.name`.
+/// Reads the tables `specs` name, each whole into memory (they are bounded
+/// by the upload limits), on the engine's pool: parsing a table is CPU work.
 pub(crate) async fn load(
-    spec: &str,
+    specs: &[UploadSpec],
     parts: &Parts,
-    ctx: &SessionContext,
+    engine: &Engine,
     limits: &Limits,
-) -> Result<Vec<(TableInfo, Arc<dyn TableProvider>)>, String> {
-    let mut tables: Vec<(TableInfo, Arc<dyn TableProvider>)> = Vec::new();
+) -> Result<Vec<Uploaded>, ServiceError> {
+    let mut tables = Vec::new();
     // Tables fetched from URLs; read into memory before this goes.
     let mut fetched: Option<tempfile::TempDir> = None;
-    for item in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        let Some((name, source)) = item.split_once(',') else {
-            return Err(format!(
-                "UPLOAD={item} is not name,source: write UPLOAD=mytable,param:part for a multipart part"
-            ));
-        };
-        let name = name.trim();
-        if catalog_name_invalid(name) {
-            return Err(format!(
-                "UPLOAD table name '{name}' is not a plain ADQL name (a letter, then letters, digits or _)"
-            ));
-        }
-        if tables
-            .iter()
-            .any(|(t, _)| t.name.eq_ignore_ascii_case(name))
-        {
-            return Err(format!("UPLOAD names the table {name} twice"));
-        }
-        let source = source.trim();
-        let path = if let Some(part) = source.strip_prefix("param:") {
-            parts.files.get(part).cloned().ok_or_else(|| {
-                format!("UPLOAD {name} refers to param:{part}, but the request has no file part named {part} (send it as multipart/form-data)")
-            })?
-        } else if source.starts_with("http://") || source.starts_with("https://") {
-            if !limits.fetch_upload_urls {
-                return Err(format!(
-                    "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
-                ));
+    for spec in specs {
+        let name = &spec.name;
+        let path = match &spec.source {
+            UploadSource::Part(part) => parts.files.get(part).cloned().ok_or_else(|| {
+                ServiceError::BadRequest(format!(
+                    "UPLOAD {name} refers to param:{part}, but the request has no file part named {part} (send it as multipart/form-data)"
+                ))
+            })?,
+            UploadSource::Url(url) => {
+                if !limits.fetch_upload_urls {
+                    return Err(ServiceError::BadRequest(format!(
+                        "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
+                    )));
+                }
+                if fetched.is_none() {
+                    fetched = Some(temp_folder()?);
+                }
+                let dir = fetched
+                    .as_ref()
+                    .map(|d| d.path().to_path_buf())
+                    .unwrap_or_default();
+                let path = dir.join(format!("url{}", tables.len()));
+                fetch(url, &path, limits).await.map_err(|e| {
+                    ServiceError::BadRequest(format!("UPLOAD {name}: cannot fetch {url}: {e}"))
+                })?;
+                path
             }
-            if fetched.is_none() {
-                fetched = Some(temp_folder()?);
-            }
-            let dir = fetched
-                .as_ref()
-                .map(|d| d.path().to_path_buf())
-                .unwrap_or_default();
-            let path = dir.join(format!("url{}", tables.len()));
-            fetch(source, &path, limits)
-                .await
-                .map_err(|e| format!("UPLOAD {name}: cannot fetch {source}: {e}"))?;
-            path
-        } else {
-            return Err(format!(
-                "UPLOAD {name}: '{source}' is neither param:PART nor a URL"
-            ));
         };
-        tables.push(read_one(&path, name, ctx, limits).await?);
+        let (name, max_rows) = (name.clone(), limits.max_upload_rows);
+        let read = engine
+            .spawn(
+                Lane::Long,
+                async move { read_one(&path, &name, max_rows).await },
+            )
+            .map_err(ServiceError::Query)?;
+        let table = read
+            .await
+            .map_err(|e| ServiceError::internal("cannot read the upload", e))??;
+        tables.push(table);
     }
     Ok(tables)
 }
@@ -197,12 +244,12 @@ fn catalog_name_invalid(name: &str) -> bool {
 }
 
 /// The format of a table file, from its first bytes.
-fn sniff(path: &Path) -> Result<&'static str, String> {
+fn sniff(path: &Path) -> Result<&'static str, ServiceError> {
     use std::io::Read;
     let mut head = [0u8; 512];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| format!("cannot read the upload: {e}"))?;
+        .map_err(|e| ServiceError::internal("cannot read the upload", e))?;
     let head = &head[..n];
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let trimmed = text.trim_ascii_start();
@@ -222,51 +269,22 @@ fn sniff(path: &Path) -> Result<&'static str, String> {
     })
 }
 
-async fn read_one(
-    path: &Path,
-    name: &str,
-    ctx: &SessionContext,
-    limits: &Limits,
-) -> Result<(TableInfo, Arc<dyn TableProvider>), String> {
+async fn read_one(path: &Path, name: &str, max_rows: u64) -> Result<Uploaded, ServiceError> {
     let format = sniff(path)?;
     // The CSV reader goes by the file's extension.
     let named = path.with_extension(format);
-    std::fs::rename(path, &named).map_err(|e| format!("cannot store the upload: {e}"))?;
+    std::fs::rename(path, &named)
+        .map_err(|e| ServiceError::internal("cannot store the upload", e))?;
     // Messages name the upload, never the temporary file behind it.
     let temp = named.to_string_lossy().into_owned();
-    let clean = |e: &dyn std::fmt::Display| {
-        format!(
-            "UPLOAD {name} ({format}): {}",
-            e.to_string().replace(&temp, name)
-        )
-    };
-    let (info, provider) = ingest::read_table(ctx, &named, format, TAP_UPLOAD, name)
+    ingest::read_table(&named, format, TAP_UPLOAD, name, max_rows)
         .await
-        .map_err(|e| clean(&e))?;
-    // Read it whole now: the query may scan it more than once, and the row
-    // limit is checked as the rows arrive.
-    let plan = provider
-        .scan(&ctx.state(), None, &[], None)
-        .await
-        .map_err(|e| clean(&e))?;
-    let mut stream =
-        datafusion::physical_plan::execute_stream(plan, ctx.task_ctx()).map_err(|e| clean(&e))?;
-    let mut batches = Vec::new();
-    let mut rows: u64 = 0;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| clean(&e))?;
-        rows += batch.num_rows() as u64;
-        if rows > limits.max_upload_rows {
-            return Err(format!(
-                "UPLOAD {name} has more than {} rows, this service's limit",
-                limits.max_upload_rows
-            ));
-        }
-        batches.push(batch);
-    }
-    let table = MemTable::try_new(provider.schema(), vec![batches])
-        .map_err(|e| format!("UPLOAD {name}: {e}"))?;
-    Ok((info, Arc::new(table)))
+        .map_err(|e| {
+            ServiceError::BadRequest(format!(
+                "UPLOAD {name} ({format}): {}",
+                e.to_string().replace(&temp, name)
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -2,24 +2,40 @@
 //! TAPRegExt description of what the service supports, and the tableset
 //! (VODataService 1.2) generated from the catalog.
 
+use crate::error::ServiceError;
 use crate::{AppState, xml};
-use adql_planner::tap_schema::{FOREIGN_KEYS, TAP_SCHEMA};
-use adql_planner::{Catalog, ColumnInfo, TableInfo};
 use axum::extract::State;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
+use catalog_model::{Catalog, ColumnInfo, TableInfo};
+use query_engine::tap_schema::{FOREIGN_KEYS, TAP_SCHEMA};
 use std::fmt::Write;
 use std::sync::Arc;
 use table_writers::xml_escape;
 
-pub(crate) async fn availability() -> Response {
-    xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+/// VOSI 1.1 §3.3: up, or shutting down. It reads two counters and
+/// touches no query, so it answers at once however busy the engine is.
+pub(crate) async fn availability(State(state): State<Arc<AppState>>) -> Response {
+    let (available, note) = if state.engine.is_shut_down() {
+        ("false", "Corvus is shutting down".to_string())
+    } else {
+        let load = state.engine.load();
+        (
+            "true",
+            format!(
+                "Corvus is accepting queries ({} running, {} waiting)",
+                load.quick_running + load.long_running,
+                load.quick_waiting + load.long_waiting
+            ),
+        )
+    };
+    xml(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
 <vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n\
-  <vosi:available>true</vosi:available>\n\
-  <vosi:note>Corvus is accepting queries</vosi:note>\n\
+  <vosi:available>{available}</vosi:available>\n\
+  <vosi:note>{note}</vosi:note>\n\
 </vosi:availability>\n"
-        .to_string())
+    ))
 }
 
 /// The geometry functions, as TAPRegExt names them (features-adqlgeo).
@@ -211,21 +227,18 @@ pub(crate) fn schema_elements(state: &AppState, with_columns: bool) -> String {
 pub(crate) async fn table(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-) -> Response {
+) -> Result<Response, ServiceError> {
     let catalog = state.engine.catalog();
-    let found = catalog
+    let t = catalog
         .tables()
         .into_iter()
-        .find(|t| t.qualified_name().eq_ignore_ascii_case(&name));
-    let Some(t) = found else {
-        return crate::dali_error(
-            StatusCode::NOT_FOUND,
-            &format!("no table {name}; /tap/tables lists the tables"),
-        );
-    };
+        .find(|t| t.qualified_name().eq_ignore_ascii_case(&name))
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("no table {name}; /tap/tables lists the tables"))
+        })?;
     let mut s = String::from(XML_DECLARATION);
     table_element(&mut s, "vosi:table", t, true);
-    xml(s)
+    Ok(xml(s))
 }
 
 pub(crate) const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";

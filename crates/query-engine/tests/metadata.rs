@@ -1,9 +1,9 @@
 //! Result columns carry their metadata into the Arrow schema: units and UCDs
 //! from the catalog, DALI xtypes for geometry, units that functions imply.
 
-mod fixture;
-
-use adql_planner::{AdqlType, AllowAll};
+use catalog_model::{AdqlType, AllowAll};
+use query_engine::QueryOptions;
+use test_support::fixture;
 
 #[tokio::test]
 async fn result_schema_carries_units_ucds_and_xtypes() {
@@ -19,7 +19,7 @@ async fn result_schema_carries_units_ucds_and_xtypes() {
     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["ra", "pos", "d", "plx_as", "brightest", "count"]);
     assert_eq!(t.columns[1].ty, AdqlType::Point);
-    let (schema, batches) = engine.collect(&t).await.unwrap();
+    let (schema, batches) = engine.collect(&t, QueryOptions::default()).await.unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 8);
     let md = |i: usize, k: &str| schema.field(i).metadata().get(k).cloned();
     assert_eq!(md(0, "unit").as_deref(), Some("deg"));
@@ -48,15 +48,15 @@ async fn duplicate_output_names_are_made_unique() {
         .unwrap();
     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["id", "id_2", "ra"]);
-    let (_, batches) = engine.collect(&t).await.unwrap();
+    let (_, batches) = engine.collect(&t, QueryOptions::default()).await.unwrap();
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
 }
 
 #[test]
 fn hidden_tables_are_not_found() {
     struct OnlyFix;
-    impl adql_planner::AccessPolicy for OnlyFix {
-        fn may_read(&self, t: &adql_planner::TableInfo) -> bool {
+    impl catalog_model::AccessPolicy for OnlyFix {
+        fn may_read(&self, t: &catalog_model::TableInfo) -> bool {
             t.schema == "fix"
         }
     }

@@ -1,8 +1,13 @@
-//! What the planner knows about tables: the [`Catalog`] trait, the metadata
-//! it returns, and [`StaticCatalog`], a catalog held in memory (built from
-//! Arrow schemas, whose field metadata carry units, UCDs and descriptions).
+//! ADQL's column types and how they map onto VOTable and Arrow.
 
-use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, TimeUnit};
+use std::sync::Arc;
+
+/// The Arrow type of every geometry value: a list of doubles in DALI order
+/// (point: 2, circle: 3, polygon: 6 or more, an even count).
+pub fn geometry_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
+}
 
 /// ADQL's column types (TAP 1.1 §4.3, VOTable datatypes), as the planner reasons about them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,153 +169,7 @@ impl AdqlType {
             | AdqlType::Circle
             | AdqlType::Polygon
             | AdqlType::Region
-            | AdqlType::Array => sky_functions::udf::geometry_type(),
+            | AdqlType::Array => geometry_type(),
         }
-    }
-}
-
-/// Metadata of a column, as TAP_SCHEMA.columns holds it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ColumnMeta {
-    /// Unit (VOUnits), e.g. "deg", "mas/yr".
-    pub unit: Option<String>,
-    /// Unified Content Descriptor, e.g. "pos.eq.ra;meta.main".
-    pub ucd: Option<String>,
-    /// Data model utype.
-    pub utype: Option<String>,
-    /// Free-text description.
-    pub description: Option<String>,
-    /// TAP_SCHEMA `principal`: shown by default (None: not said, taken as yes).
-    pub principal: Option<bool>,
-}
-
-/// A column of a published table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnInfo {
-    /// Name, with its exact case.
-    pub name: String,
-    /// Type.
-    pub ty: AdqlType,
-    /// Unit, UCD, utype, description.
-    pub meta: ColumnMeta,
-}
-
-/// A published table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableInfo {
-    /// Schema name, exact case.
-    pub schema: String,
-    /// Table name, exact case.
-    pub name: String,
-    /// Free-text description (TAP_SCHEMA.tables.description).
-    pub description: Option<String>,
-    /// Columns in order.
-    pub columns: Vec<ColumnInfo>,
-}
-
-impl TableInfo {
-    /// Builds table metadata from an Arrow schema; field metadata keys `unit`,
-    /// `ucd`, `utype`, `xtype` and `description` are read where present.
-    pub fn from_arrow(schema: &str, name: &str, arrow: &Schema) -> TableInfo {
-        let columns = arrow
-            .fields()
-            .iter()
-            .map(|f| {
-                let md = f.metadata();
-                let get = |k: &str| md.get(k).filter(|v| !v.is_empty()).cloned();
-                ColumnInfo {
-                    name: f.name().clone(),
-                    ty: AdqlType::from_arrow(f.data_type(), md.get("xtype").map(String::as_str)),
-                    meta: ColumnMeta {
-                        unit: get("unit"),
-                        ucd: get("ucd"),
-                        utype: get("utype"),
-                        description: get("description"),
-                        principal: None,
-                    },
-                }
-            })
-            .collect();
-        TableInfo {
-            schema: schema.to_string(),
-            name: name.to_string(),
-            description: None,
-            columns,
-        }
-    }
-
-    /// `schema.table`
-    pub fn qualified_name(&self) -> String {
-        format!("{}.{}", self.schema, self.name)
-    }
-}
-
-/// Where the planner looks tables up.
-pub trait Catalog: Send + Sync {
-    /// Every table the catalog holds (used for lookup and for suggestions).
-    fn tables(&self) -> Vec<&TableInfo>;
-
-    /// False if the catalog cannot list its tables, so that any name must be
-    /// accepted as written (the `adql check` verb without `--catalog`).
-    fn is_complete(&self) -> bool {
-        true
-    }
-}
-
-/// Decides which tables a caller may read (the permission hook). Tables the
-/// caller may not read are reported as not found, so their existence does not leak.
-pub trait AccessPolicy: Send + Sync {
-    /// May the caller read `table`?
-    fn may_read(&self, table: &TableInfo) -> bool;
-}
-
-/// Everyone may read everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AllowAll;
-
-impl AccessPolicy for AllowAll {
-    fn may_read(&self, _: &TableInfo) -> bool {
-        true
-    }
-}
-
-/// A catalog held in memory.
-#[derive(Debug, Clone, Default)]
-pub struct StaticCatalog {
-    tables: Vec<TableInfo>,
-    complete: bool,
-}
-
-impl StaticCatalog {
-    /// A catalog of exactly these tables.
-    pub fn new(tables: Vec<TableInfo>) -> Self {
-        StaticCatalog {
-            tables,
-            complete: true,
-        }
-    }
-
-    /// A catalog that knows no tables and accepts every name as written:
-    /// for checking syntax and translation without a data directory.
-    pub fn open_world() -> Self {
-        StaticCatalog {
-            tables: Vec::new(),
-            complete: false,
-        }
-    }
-
-    /// Adds a table.
-    pub fn add(&mut self, table: TableInfo) {
-        self.tables.push(table);
-    }
-}
-
-impl Catalog for StaticCatalog {
-    fn tables(&self) -> Vec<&TableInfo> {
-        self.tables.iter().collect()
-    }
-
-    fn is_complete(&self) -> bool {
-        self.complete
     }
 }

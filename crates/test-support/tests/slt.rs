@@ -1,17 +1,45 @@
 //! Runs the `.slt` files in `tests/slt/` (at the workspace root): each ADQL
-//! query is translated, executed on DataFusion over the fixture catalog, and
-//! its rows compared with the file. `COMPLETE=1 cargo test -p adql-planner
-//! --test slt` rewrites the expected results (review the diff before committing).
+//! query is translated, executed over the fixture catalog and written as
+//! Parquet through the result pipeline, and its rows compared with the
+//! file. `COMPLETE=1 cargo test --workspace --test slt` rewrites the
+//! expected results (review the diff before committing).
 
-mod fixture;
-
-use adql_planner::{AllowAll, Engine};
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use catalog_model::AllowAll;
+use query_engine::{Engine, QueryOptions, WriteSink, write_result};
 use sqllogictest::{DBOutput, DefaultColumnType};
 use std::path::{Path, PathBuf};
+use table_writers::Format;
+use test_support::{fixture, rows::rows_of_parquet};
 
 struct AdqlDb {
     engine: Engine,
+}
+
+impl AdqlDb {
+    /// The query's result as Parquet bytes, written by the one pipeline.
+    async fn parquet(&self, adql: &str) -> Result<(Vec<u8>, usize), DbError> {
+        let t = self
+            .engine
+            .translate(adql, &AllowAll)
+            .map_err(|e| DbError(e.to_string()))?;
+        let failed = |e: query_engine::Error| DbError(format!("{e}\n  translated: {}", t.sql));
+        let stream = self
+            .engine
+            .execute(&t, QueryOptions::default())
+            .await
+            .map_err(failed)?;
+        let writer = Format::Parquet
+            .writer(stream.schema(), adql)
+            .map_err(|e| DbError(e.to_string()))?;
+        let mut sink = WriteSink(Vec::new());
+        let written = write_result(stream, writer, &mut sink)
+            .await
+            .map_err(failed)?;
+        if let query_engine::Ending::Failed(e) = written.ending {
+            return Err(failed(e));
+        }
+        Ok((sink.0, t.columns.len()))
+    }
 }
 
 #[derive(Debug)]
@@ -30,42 +58,10 @@ impl sqllogictest::AsyncDB for AdqlDb {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, adql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
-        let t = self
-            .engine
-            .translate(adql, &AllowAll)
-            .map_err(|e| DbError(e.to_string()))?;
-        let (_, batches) = self
-            .engine
-            .collect(&t)
-            .await
-            .map_err(|e| DbError(format!("{e}\n  translated: {}", t.sql)))?;
-        let options = FormatOptions::default().with_null("NULL");
-        let mut rows = Vec::new();
-        for b in &batches {
-            let formatters = b
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| DbError(e.to_string()))?;
-            for r in 0..b.num_rows() {
-                rows.push(
-                    formatters
-                        .iter()
-                        .map(|f| {
-                            let s = f.value(r).to_string();
-                            if s.is_empty() {
-                                "(empty)".to_string()
-                            } else {
-                                s
-                            }
-                        })
-                        .collect(),
-                );
-            }
-        }
+        let (bytes, width) = self.parquet(adql).await?;
+        let rows = rows_of_parquet(bytes).map_err(DbError)?;
         Ok(DBOutput::Rows {
-            types: vec![DefaultColumnType::Any; t.columns.len()],
+            types: vec![DefaultColumnType::Any; width],
             rows,
         })
     }

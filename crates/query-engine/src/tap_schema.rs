@@ -3,8 +3,8 @@
 //! which reads the same catalog). TAP_SCHEMA describes itself too (§4: "the
 //! TAP_SCHEMA tables themselves should be described").
 
-use crate::catalog::{AdqlType, ColumnInfo, ColumnMeta, TableInfo};
 use adql_syntax::name_as_written;
+use catalog_model::{AdqlType, ColumnInfo, ColumnMeta, TableInfo};
 use datafusion::arrow::array::{ArrayRef, Int32Array, StringArray};
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::arrow::error::ArrowError;
@@ -186,6 +186,7 @@ pub fn tap_schema_infos() -> Vec<TableInfo> {
                     },
                 })
                 .collect(),
+            position: None,
         })
         .collect()
 }
@@ -326,6 +327,7 @@ mod tests {
                     ..Default::default()
                 },
             }],
+            position: None,
         }];
         tables.extend(tap_schema_infos());
         let out = tap_schema_batches(&tables).unwrap();

@@ -1,0 +1,78 @@
+//! The DataFusion session an ingest reads, sorts and writes with: the
+//! input registered as `ingest.raw` (and, for an append, the existing table
+//! as `ingest.existing`), the sky functions for the HEALPix index, and a
+//! memory pool that makes the sort spill rather than grow.
+//!
+//! Ingest is a loader, not a query service: its writes are storage
+//! (sorted, with row groups, statistics and a page index) through
+//! DataFusion's own Parquet sink; query results go through `query-engine`.
+//! ADQL (the descriptor's derived columns) is translated by the planner
+//! against the input's columns, like any query.
+
+use crate::Result;
+use adql_planner::{Translation, translate};
+use catalog_model::{AllowAll, StaticCatalog, TableInfo};
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::sync::Arc;
+
+/// An ingest's session and the tables registered on it.
+pub(crate) struct Session {
+    pub(crate) ctx: SessionContext,
+    pub(crate) catalog: StaticCatalog,
+}
+
+impl Session {
+    /// A session whose sorts, joins and aggregates share at most `memory`
+    /// bytes and spill to temporary files beyond; `None`: no limit.
+    pub(crate) fn new(memory: Option<usize>) -> Result<Session> {
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = memory {
+            runtime = runtime.with_memory_limit(bytes, 1.0);
+        }
+        let config = SessionConfig::new()
+            .with_information_schema(false)
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            );
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        sky_functions::register_all(&ctx);
+        Ok(Session {
+            ctx,
+            catalog: StaticCatalog::new(Vec::new()),
+        })
+    }
+
+    /// Registers `provider` as `info`'s table.
+    pub(crate) fn register(
+        &mut self,
+        info: TableInfo,
+        provider: Arc<dyn TableProvider>,
+    ) -> Result<()> {
+        let catalog = self
+            .ctx
+            .catalog("datafusion")
+            .ok_or_else(|| crate::Error::Engine("the default catalog is missing".into()))?;
+        let schema = match catalog.schema(&info.schema) {
+            Some(s) => s,
+            None => {
+                let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+                catalog.register_schema(&info.schema, Arc::clone(&s))?;
+                s
+            }
+        };
+        schema.register_table(info.name.clone(), provider)?;
+        self.catalog.add(info);
+        Ok(())
+    }
+
+    /// Translates ADQL over the registered tables.
+    pub(crate) fn translate(
+        &self,
+        adql: &str,
+    ) -> std::result::Result<Translation, adql_planner::Error> {
+        translate(adql, &self.catalog, &AllowAll)
+    }
+}

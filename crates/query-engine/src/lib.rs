@@ -1,0 +1,42 @@
+//! Running translated ADQL on Apache DataFusion, apart from the threads
+//! that serve requests, within limits, and writing results through one
+//! pipeline.
+//!
+//! - [`Engine`] (`session.rs`): the DataFusion session with the sky
+//!   functions and the catalog's tables (TAP_SCHEMA included,
+//!   `tap_schema.rs`); the only door to DataFusion.
+//! - Lanes (`lanes.rs`): two CPU pools, quick and long, each with admission
+//!   control (slots, a bounded waiting line, refusal past it); the cost
+//!   estimate that picks the lane is in `estimate.rs`.
+//! - [`Engine::execute`] (`execute.rs`): plan, admit, run; a
+//!   [`ResultStream`] with MAXREC, the execution time limit and
+//!   cancellation built in.
+//! - [`write_result`] (`pipeline.rs`): a [`ResultStream`] through any
+//!   `table_writers::ResultWriter` into any [`ResultSink`].
+//! - [`Error`] (`error.rs`): keeps DataFusion's error whole and says whose
+//!   [`Fault`] it is.
+//!
+//! **Invariant:** DataFusion's work (planning, execution) and the writing of
+//! results run on the lanes' pools, never on the caller's threads.
+//! **Invariant:** a query stops, and frees its memory, as soon as its token
+//! is cancelled, its deadline passes, the engine shuts down or its stream
+//! is dropped, at the next point where DataFusion yields.
+//! **Boundary:** knows DataFusion, the planner and the writers; knows
+//! nothing of HTTP, and of the data directory only the records
+//! `catalog-store` hands it.
+
+mod error;
+mod estimate;
+mod execute;
+mod interrupt;
+mod lanes;
+mod pipeline;
+mod session;
+pub mod tap_schema;
+
+pub use error::{CancelReason, Error, Fault, Result};
+pub use execute::{Completion, QueryOptions, ResultStream};
+pub use lanes::{Lane, LaneConfig};
+pub use pipeline::{Ending, FileSink, ResultSink, WriteSink, Written, write_result};
+pub use session::{Engine, EngineConfig, Load};
+pub use tokio_util::sync::CancellationToken;

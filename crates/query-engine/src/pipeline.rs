@@ -1,0 +1,203 @@
+//! The one result pipeline: a [`ResultStream`] written through a
+//! [`ResultWriter`] into a [`ResultSink`] (an HTTP body, a file, standard
+//! output, memory). Sync queries, cone search, `corvus export`, `corvus
+//! query`, the `.slt` runner and async jobs all write their results here.
+//!
+//! The header is written only once the first batch (or the end) is there,
+//! so an error before the first row is returned as an error with nothing
+//! written, and the caller can answer it properly (a DALI error document
+//! with its HTTP status). After that, an error ends the output with the
+//! writer's error footer (VOTable and JSON say QUERY_STATUS=ERROR; other
+//! formats are cut short).
+
+use crate::error::{Error, Result};
+use crate::execute::{Completion, ResultStream};
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use table_writers::{QueryStatus, ResultWriter};
+
+/// Where the bytes of a result go.
+pub trait ResultSink: Send {
+    /// Takes the next piece of the output.
+    fn write(&mut self, bytes: Vec<u8>) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// The output is complete: flush what is buffered.
+    fn finish(&mut self) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+/// What was written.
+#[derive(Debug)]
+pub struct Written {
+    /// Rows written.
+    pub rows: u64,
+    /// Bytes handed to the sink.
+    pub bytes: u64,
+    /// How the result ended.
+    pub ending: Ending,
+}
+
+/// How a written result ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// With every row.
+    Complete,
+    /// Cut at MAXREC, and marked so.
+    Overflow,
+    /// An error after rows went out; the output says so where its format can.
+    Failed(Error),
+}
+
+/// Writes `stream` through `writer` into `sink`. `Err` means that nothing
+/// reached the sink; an error after that is reported in [`Written::ending`].
+pub async fn write_result<S: ResultSink>(
+    mut stream: ResultStream,
+    mut writer: Box<dyn ResultWriter>,
+    sink: &mut S,
+) -> Result<Written> {
+    let first = match stream.next().await {
+        Some(Err(e)) => return Err(e),
+        first => first,
+    };
+    let mut out = Output {
+        sink,
+        bytes: 0,
+        rows: 0,
+    };
+    out.put(writer.header()?).await?;
+    let mut next = first;
+    let ending = loop {
+        match next {
+            Some(Ok(batch)) => {
+                out.rows += batch.num_rows() as u64;
+                out.put(writer.batch(&batch)?).await?;
+            }
+            Some(Err(e)) => break Ending::Failed(e),
+            None => {
+                break match stream.completion() {
+                    Some(Completion::Overflow) => Ending::Overflow,
+                    _ => Ending::Complete,
+                };
+            }
+        }
+        next = stream.next().await;
+    };
+    // The stream is done; drop it so the query's slot is free while the
+    // tail (a spooled FITS file) is still being written.
+    drop(stream);
+    match &ending {
+        Ending::Failed(e) => {
+            tracing::warn!("query failed after {} rows: {e}", out.rows);
+            if let Some(footer) = writer.error_footer(&e.user_message()) {
+                out.put(footer).await?;
+            }
+        }
+        Ending::Complete | Ending::Overflow => {
+            let status = if matches!(ending, Ending::Overflow) {
+                QueryStatus::Overflow
+            } else {
+                QueryStatus::Ok
+            };
+            out.put(writer.footer(status)?).await?;
+            if let Some(tail) = writer.spooled()? {
+                for chunk in tail {
+                    out.put(chunk?).await?;
+                }
+            }
+        }
+    }
+    out.sink.finish().await.map_err(Error::Sink)?;
+    Ok(Written {
+        rows: out.rows,
+        bytes: out.bytes,
+        ending,
+    })
+}
+
+/// The sink and what went into it.
+struct Output<'a, S> {
+    sink: &'a mut S,
+    bytes: u64,
+    rows: u64,
+}
+
+impl<S: ResultSink> Output<'_, S> {
+    async fn put(&mut self, bytes: Vec<u8>) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.bytes += bytes.len() as u64;
+        self.sink.write(bytes).await.map_err(Error::Sink)
+    }
+}
+
+/// A sink over anything that implements [`Write`] (standard output, a
+/// buffer). Writes block; use it off the threads that serve requests.
+pub struct WriteSink<W: Write + Send>(pub W);
+
+impl<W: Write + Send> ResultSink for WriteSink<W> {
+    async fn write(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+        self.0.write_all(&bytes)
+    }
+
+    async fn finish(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// A file written under a temporary name beside its final one and renamed
+/// into place by [`FileSink::commit`]: a failed or abandoned result leaves
+/// no file behind, never a half-written one under the final name.
+pub struct FileSink {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    partial: PathBuf,
+    path: PathBuf,
+}
+
+impl FileSink {
+    /// Starts writing `path` (as `path.partial` until committed).
+    pub fn create(path: &Path) -> std::io::Result<FileSink> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = std::fs::File::create(&partial)?;
+        Ok(FileSink {
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
+            partial,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Makes the file appear under its final name, synced to disk.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        if let Some(file) = self.file.take() {
+            let file = file.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&self.partial, &self.path)
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        // Not committed: remove the partial file.
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+impl ResultSink for FileSink {
+    async fn write(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.write_all(&bytes),
+            None => Err(std::io::Error::other("the file is already committed")),
+        }
+    }
+
+    async fn finish(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The [`Engine`]: a DataFusion session with the sky functions registered
+//! and the catalog's tables published under their schemas, executing on
+//! the lanes' pools. It is the only door to DataFusion: callers translate
+//! and execute through it and never see the session.
+
+use crate::error::{Error, Result};
+use crate::lanes::{Lane, LaneConfig, LaneState};
+use adql_planner::{Translation, translate};
+use catalog_model::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
+use catalog_store::TableRecord;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{
+    CatalogProvider, CatalogProviderList, MemTable, MemoryCatalogProvider,
+    MemoryCatalogProviderList, MemorySchemaProvider, SchemaProvider, TableProvider,
+};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// How the engine executes: its lanes and its memory.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The lane of queries estimated to be cheap.
+    pub quick: LaneConfig,
+    /// The lane of every other query.
+    pub long: LaneConfig,
+    /// A query whose plan reads at most this many rows (pairs, for a join
+    /// without an equality) takes the quick lane.
+    pub quick_rows: u64,
+    /// Memory that operators holding data (sorts, joins, aggregates) may
+    /// share; beyond it they spill to temporary files or fail. `None`: no limit.
+    pub memory_limit: Option<usize>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        EngineConfig {
+            quick: LaneConfig {
+                threads: 1,
+                max_running: 8,
+                max_waiting: 64,
+            },
+            long: LaneConfig {
+                threads: cores,
+                max_running: cores.max(2),
+                max_waiting: 32,
+            },
+            quick_rows: 2_000_000,
+            memory_limit: None,
+        }
+    }
+}
+
+/// What every session of one engine shares: pools, admission, the memory
+/// pool, and the shutdown signal.
+pub(crate) struct Shared {
+    pub(crate) quick: LaneState,
+    pub(crate) long: LaneState,
+    pub(crate) quick_rows: u64,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl Shared {
+    pub(crate) fn lane(&self, lane: Lane) -> &LaneState {
+        match lane {
+            Lane::Quick => &self.quick,
+            Lane::Long => &self.long,
+        }
+    }
+}
+
+/// Queries running and waiting, and memory held, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    /// Quick-lane queries executing.
+    pub quick_running: usize,
+    /// Quick-lane queries waiting for a slot.
+    pub quick_waiting: usize,
+    /// Long-lane queries executing.
+    pub long_running: usize,
+    /// Long-lane queries waiting for a slot.
+    pub long_waiting: usize,
+    /// Bytes that operators hold in the memory pool.
+    pub memory_bytes: usize,
+}
+
+/// A DataFusion session that answers ADQL.
+pub struct Engine {
+    pub(crate) ctx: SessionContext,
+    catalog: StaticCatalog,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// An engine with its own pools and no tables.
+    pub fn new(config: EngineConfig) -> Result<Self> {
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = config.memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+        }
+        let ctx = SessionContext::new_with_config_rt(Self::session_config(), runtime.build_arc()?);
+        sky_functions::register_all(&ctx);
+        let pool_error = |e: std::io::Error| Error::Internal(format!("cannot start a pool: {e}"));
+        Ok(Engine {
+            ctx,
+            catalog: StaticCatalog::new(Vec::new()),
+            shared: Arc::new(Shared {
+                quick: LaneState::new(Lane::Quick, config.quick).map_err(pool_error)?,
+                long: LaneState::new(Lane::Long, config.long).map_err(pool_error)?,
+                quick_rows: config.quick_rows,
+                shutdown: CancellationToken::new(),
+            }),
+        })
+    }
+
+    /// An engine over the published tables of a data directory, TAP_SCHEMA included.
+    pub async fn open(records: Vec<TableRecord>, config: EngineConfig) -> Result<Self> {
+        let mut engine = Engine::new(config)?;
+        for r in records {
+            let path = r.directory.to_string_lossy().into_owned();
+            let ctx = engine.ctx.clone();
+            let df = engine
+                .shared
+                .quick
+                .run(async move { ctx.read_parquet(path, ParquetReadOptions::default()).await })
+                .await??;
+            engine.register(r.info, df.into_view())?;
+        }
+        engine.publish_tap_schema()?;
+        Ok(engine)
+    }
+
+    fn session_config() -> SessionConfig {
+        SessionConfig::new()
+            .with_information_schema(false)
+            // Keep strings as Utf8 so the UDFs and writers see one string type.
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            )
+    }
+
+    /// The catalog the engine's tables form.
+    pub fn catalog(&self) -> &StaticCatalog {
+        &self.catalog
+    }
+
+    /// Queries running and waiting, and memory held, now.
+    pub fn load(&self) -> Load {
+        let s = &self.shared;
+        Load {
+            quick_running: s.quick.running(),
+            quick_waiting: s.quick.waiting(),
+            long_running: s.long.running(),
+            long_waiting: s.long.waiting(),
+            memory_bytes: self.ctx.runtime_env().memory_pool.reserved(),
+        }
+    }
+
+    /// Starts `work` on `lane`'s pool: where a result is written (the
+    /// writers' formatting and any compression are CPU work too, kept off
+    /// the threads that serve requests).
+    pub fn spawn<F>(&self, lane: Lane, work: F) -> Result<tokio::task::JoinHandle<F::Output>>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.lane(lane).spawn(work)
+    }
+
+    /// Cancels every query of this engine and its sessions, running or
+    /// waiting, and refuses new ones: the end of a shutdown's grace period.
+    pub fn shut_down(&self) {
+        self.shared.shutdown.cancel();
+    }
+
+    /// True once [`Engine::shut_down`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.shared.shutdown.is_cancelled()
+    }
+
+    /// Publishes `provider` as `schema.table`, with `info` describing its columns.
+    pub(crate) fn register(
+        &mut self,
+        info: TableInfo,
+        provider: Arc<dyn TableProvider>,
+    ) -> Result<()> {
+        let catalog = self
+            .ctx
+            .catalog("datafusion")
+            .ok_or_else(|| Error::Internal("the default catalog is missing".into()))?;
+        let schema = match catalog.schema(&info.schema) {
+            Some(s) => s,
+            None => {
+                let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
+                catalog.register_schema(&info.schema, Arc::clone(&s))?;
+                s
+            }
+        };
+        schema.register_table(info.name.clone(), provider)?;
+        self.catalog.add(info);
+        Ok(())
+    }
+
+    /// Publishes rows held in memory as `info`'s table (TAP_SCHEMA,
+    /// uploads, test fixtures).
+    pub fn register_batches(
+        &mut self,
+        info: TableInfo,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<()> {
+        let provider = MemTable::try_new(schema, vec![batches])?;
+        self.register(info, Arc::new(provider))
+    }
+
+    /// Publishes TAP_SCHEMA (TAP 1.1 §4) describing every table registered so
+    /// far and itself. Call it once, after the last table.
+    pub fn publish_tap_schema(&mut self) -> Result<()> {
+        let mut tables: Vec<TableInfo> = self
+            .catalog
+            .tables()
+            .into_iter()
+            .filter(|t| t.schema != crate::tap_schema::TAP_SCHEMA)
+            .cloned()
+            .collect();
+        tables.extend(crate::tap_schema::tap_schema_infos());
+        let batches = crate::tap_schema::tap_schema_batches(&tables)
+            .map_err(|e| Error::Internal(format!("cannot build TAP_SCHEMA: {e}")))?;
+        for (info, batch) in batches {
+            self.register_batches(info, batch.schema(), vec![batch])?;
+        }
+        Ok(())
+    }
+
+    /// A session for one request: everything this engine publishes plus
+    /// `extra` tables (TAP uploads) that only this session sees. Pools,
+    /// admission, settings and the memory pool are shared; so are the
+    /// published tables' providers, so this costs a few pointer copies.
+    pub fn with_tables(
+        &self,
+        extra: Vec<(TableInfo, SchemaRef, Vec<RecordBatch>)>,
+    ) -> Result<Engine> {
+        let catalogs = Arc::new(MemoryCatalogProviderList::new());
+        let state = SessionStateBuilder::new_from_existing(self.ctx.state())
+            .with_catalog_list(catalogs.clone())
+            .build();
+        let default = Arc::new(MemoryCatalogProvider::new());
+        if let Some(shared) = self.ctx.catalog("datafusion") {
+            for name in shared.schema_names() {
+                if let Some(schema) = shared.schema(&name) {
+                    default.register_schema(&name, schema)?;
+                }
+            }
+        }
+        catalogs.register_catalog("datafusion".to_string(), default);
+        let mut engine = Engine {
+            ctx: SessionContext::new_with_state(state),
+            catalog: self.catalog.clone(),
+            shared: Arc::clone(&self.shared),
+        };
+        for (info, schema, batches) in extra {
+            engine.register_batches(info, schema, batches)?;
+        }
+        Ok(engine)
+    }
+
+    /// Translates `adql` against the registered tables.
+    pub fn translate(&self, adql: &str, policy: &dyn AccessPolicy) -> Result<Translation> {
+        Ok(translate(adql, &self.catalog, policy)?)
+    }
+}

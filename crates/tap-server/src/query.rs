@@ -1,0 +1,175 @@
+//! Running a [`QueryRequest`] and answering with its result: uploads read
+//! into a session of the request's own, the ADQL translated, the query
+//! executed by the engine (which admits it, or refuses with 503), and the
+//! result written by the engine's one pipeline on the engine's pool into a
+//! channel that is the response body, compressed as the client accepts.
+//!
+//! A query stops as soon as nobody waits for it: the request future and
+//! the response body each hold a guard that cancels the query's token
+//! when dropped, which hyper does when the client disconnects, before the
+//! first row as after it.
+
+use crate::AppState;
+use crate::encoding::{Coding, Encoder};
+use crate::error::ServiceError;
+use crate::metrics::Metrics;
+use crate::request::QueryRequest;
+use crate::uploads::{self, Parts};
+use adql_planner::Translation;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use catalog_model::AllowAll;
+use query_engine::{CancellationToken, Ending, QueryOptions, ResultSink, Written, write_result};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long the body may wait for a client that stopped reading.
+const STALLED_CLIENT: Duration = Duration::from_secs(300);
+
+/// Runs `request` and answers with its result, or with the error that
+/// came before its first row. `adjust` may change the translation's column
+/// metadata before the result is written (cone search sets its UCDs).
+pub(crate) async fn run(
+    state: &Arc<AppState>,
+    request: QueryRequest,
+    parts: Parts,
+    headers: &HeaderMap,
+    adjust: impl FnOnce(&mut Translation),
+) -> Result<Response, ServiceError> {
+    let cancel = CancellationToken::new();
+    // Dropped with this future if the client goes before the response starts.
+    let guard = cancel.clone().drop_guard();
+
+    // With uploads the query runs in a session of its own that also holds
+    // TAP_UPLOAD; the published tables are shared with it, not copied.
+    let session;
+    let engine = if request.uploads.is_empty() {
+        &state.engine
+    } else {
+        let tables = uploads::load(&request.uploads, &parts, &state.engine, &state.limits).await?;
+        session = state.engine.with_tables(tables)?;
+        &session
+    };
+    drop(parts);
+    let mut translation = engine.translate(&request.adql, &AllowAll)?;
+    adjust(&mut translation);
+    tracing::info!(
+        query = request.adql,
+        maxrec = request.maxrec,
+        format = ?request.format,
+        runid = request.runid,
+        "query"
+    );
+    let options = QueryOptions {
+        maxrec: Some(request.maxrec),
+        timeout: Some(Duration::from_secs(state.limits.execution_seconds)),
+        cancel: cancel.clone(),
+    };
+    let stream = engine.execute(&translation, options).await?;
+    let lane = stream.lane();
+    let writer = request.format.writer(stream.schema(), &request.adql)?;
+    let content_type = writer.content_type();
+    let coding = Coding::negotiate(headers, request.format);
+    let encoder = coding
+        .encoder()
+        .map_err(|e| ServiceError::internal("cannot start compressing the result", e))?;
+    let (tx, mut rx) = mpsc::channel::<Bytes>(4);
+    let mut sink = BodySink { tx, encoder };
+    let metrics = Arc::clone(state);
+    let writing = engine.spawn(lane, async move {
+        let written = write_result(stream, writer, &mut sink).await;
+        if let Ok(w) = &written {
+            metrics.metrics.count_result(w);
+        }
+        written
+    })?;
+    Metrics::add(&state.metrics.queries, 1);
+
+    // The first piece of the body, or the error that came before it.
+    let mut writing = writing;
+    let mut first = tokio::select! {
+        biased;
+        Some(piece) = rx.recv() => Some(piece),
+        written = &mut writing => match written {
+            Ok(Err(e)) => return Err(e.into()),
+            Ok(Ok(_)) => rx.recv().await,
+            Err(e) => return Err(ServiceError::internal("the query's writer failed", e)),
+        },
+    };
+    // From here the body owns the guard: dropping the body cancels the query.
+    let body = futures::stream::poll_fn(move |cx| {
+        let _owned = &guard;
+        if let Some(piece) = first.take() {
+            return std::task::Poll::Ready(Some(Ok::<_, std::io::Error>(piece)));
+        }
+        rx.poll_recv(cx).map(|p| p.map(Ok))
+    });
+    let mut response = (
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response();
+    if coding != Coding::Identity {
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.token()),
+        );
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(response)
+}
+
+impl Metrics {
+    /// Counts what a result wrote.
+    fn count_result(&self, w: &Written) {
+        Metrics::add(&self.rows, w.rows);
+        Metrics::add(&self.bytes, w.bytes);
+        if matches!(w.ending, Ending::Overflow) {
+            Metrics::add(&self.overflows, 1);
+        }
+    }
+}
+
+/// The response body as a sink: pieces are compressed here, on the pool,
+/// and handed to the connection through a small channel, so a slow
+/// client slows the query instead of filling memory.
+struct BodySink {
+    tx: mpsc::Sender<Bytes>,
+    encoder: Encoder,
+}
+
+impl BodySink {
+    async fn send(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match tokio::time::timeout(STALLED_CLIENT, self.tx.send(Bytes::from(bytes))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client went away",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            )),
+        }
+    }
+}
+
+impl ResultSink for BodySink {
+    async fn write(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+        let encoded = self.encoder.encode(bytes)?;
+        self.send(encoded).await
+    }
+
+    async fn finish(&mut self) -> std::io::Result<()> {
+        let tail = self.encoder.finish()?;
+        self.send(tail).await
+    }
+}

@@ -1,0 +1,335 @@
+//! Every route of `app()`, driven in process without a socket (the axum
+//! `oneshot` pattern), over the fixture catalog: statuses, content types,
+//! documents, errors and encodings, so the HTTP behaviour does not rest on
+//! the Python suite alone.
+
+#![allow(clippy::unwrap_used)] // test helpers: a panic is a failed test
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use std::io::Read;
+use std::sync::Arc;
+use tap_server::{AppState, Limits, app};
+use tower::ServiceExt;
+
+fn state() -> Arc<AppState> {
+    let mut engine = test_support::fixture::engine();
+    test_support::fixture::add_sky_table(&mut engine, "sky", "spiral", 100_000);
+    engine.publish_tap_schema().unwrap();
+    Arc::new(AppState::new(
+        engine,
+        "http://corvus.test/tap".into(),
+        Limits::default(),
+    ))
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn send(state: &Arc<AppState>, request: Request<Body>) -> Answer {
+    let response = app(Arc::clone(state)).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
+    send(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn sync(query: &str, extra: &str) -> String {
+    let q: String = query
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("/tap/sync?LANG=ADQL&QUERY={q}{extra}")
+}
+
+#[tokio::test]
+async fn the_root_lists_the_endpoints() {
+    let s = state();
+    for path in ["/", "/tap"] {
+        let a = get(&s, path).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(
+            a.text().contains("http://corvus.test/tap/sync"),
+            "{}",
+            a.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn vosi_documents_answer() {
+    let s = state();
+    let a = get(&s, "/tap/availability").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text().contains("<vosi:available>true</vosi:available>"));
+    let a = get(&s, "/tap/capabilities").await;
+    assert!(a.text().contains("ivo://ivoa.net/std/TAP"), "{}", a.text());
+    assert!(a.text().contains("<executionDuration>"));
+    let a = get(&s, "/tap/tables").await;
+    assert!(a.text().contains("<name>fix.stars</name>"));
+    assert!(a.text().contains("<column>"));
+    let a = get(&s, "/tap/tables?detail=min").await;
+    assert!(a.text().contains("<name>fix.stars</name>") && !a.text().contains("<column>"));
+    let a = get(&s, "/tap/tables/fix.stars").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text().contains("<unit>deg</unit>"));
+    let a = get(&s, "/tap/tables/no.such").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.text().contains("QUERY_STATUS") && a.text().contains("no table no.such"));
+}
+
+#[tokio::test]
+async fn examples_registry_record_and_metrics_answer() {
+    let s = state();
+    let a = get(&s, "/tap/examples").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text().contains("vocab="), "{}", a.text());
+    let a = get(&s, "/tap/resource").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text().contains("vs:CatalogService"));
+    let a = get(&s, "/metrics").await;
+    assert!(
+        a.text().contains("corvus_queries_running{lane=\"long\"} 0"),
+        "{}",
+        a.text()
+    );
+    assert!(
+        a.text()
+            .contains("corvus_queries_waiting{lane=\"quick\"} 0")
+    );
+    assert!(a.text().contains("corvus_query_memory_bytes 0"));
+}
+
+#[tokio::test]
+async fn a_sync_query_answers_in_each_format() {
+    let s = state();
+    let a = get(&s, &sync("SELECT id, ra FROM fix.stars ORDER BY id", "")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header(header::CONTENT_TYPE), "application/x-votable+xml");
+    assert!(
+        a.text()
+            .contains("<FIELD name=\"ra\" datatype=\"double\" unit=\"deg\""),
+        "{}",
+        a.text()
+    );
+    assert!(a.text().contains("name=\"QUERY_STATUS\" value=\"OK\""));
+    let a = get(
+        &s,
+        &sync(
+            "SELECT TOP 2 id FROM fix.stars ORDER BY id",
+            "&RESPONSEFORMAT=csv",
+        ),
+    )
+    .await;
+    assert_eq!(a.header(header::CONTENT_TYPE), "text/csv");
+    assert_eq!(a.text(), "id\r\n1\r\n2\r\n");
+    let a = get(&s, &sync("SELECT id FROM fix.stars", "&MAXREC=1")).await;
+    assert!(a.text().contains("value=\"OVERFLOW\""), "{}", a.text());
+    let a = get(
+        &s,
+        &sync("SELECT id FROM fix.stars", "&RESPONSEFORMAT=parquet"),
+    )
+    .await;
+    assert!(a.body.starts_with(b"PAR1"));
+}
+
+#[tokio::test]
+async fn sync_errors_are_dali_documents_with_their_status() {
+    let s = state();
+    let a = get(&s, &sync("SELECT raa FROM fix.stars", "")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("line 1, column 8"), "{}", a.text());
+    assert!(a.text().contains("did you mean"), "{}", a.text());
+    let a = get(&s, "/tap/sync?QUERY=SELECT+1").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text().contains("LANG is missing"));
+    let a = get(&s, &sync("SELECT id / 0 FROM fix.stars", "")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    assert!(a.text().contains("QUERY_STATUS"));
+    let a = get(&s, "/no/such/route").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.text().contains("nothing at /no/such/route"));
+}
+
+#[tokio::test]
+async fn a_form_post_and_a_multipart_upload_are_queried() {
+    let s = state();
+    let form = Request::post("/tap/sync")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT+TOP+1+id+FROM+fix.stars+ORDER+BY+id",
+        ))
+        .unwrap();
+    let a = send(&s, form).await;
+    assert_eq!(a.text(), "id\r\n1\r\n");
+    let boundary = "corvusboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"LANG\"\r\n\r\nADQL\r\n\
+--{boundary}\r\nContent-Disposition: form-data; name=\"RESPONSEFORMAT\"\r\n\r\ncsv\r\n\
+--{boundary}\r\nContent-Disposition: form-data; name=\"UPLOAD\"\r\n\r\nmine,param:t\r\n\
+--{boundary}\r\nContent-Disposition: form-data; name=\"QUERY\"\r\n\r\nSELECT x * 2 AS y FROM TAP_UPLOAD.mine ORDER BY y\r\n\
+--{boundary}\r\nContent-Disposition: form-data; name=\"t\"; filename=\"t.csv\"\r\nContent-Type: text/csv\r\n\r\nx\n1\n2\n\r\n\
+--{boundary}--\r\n"
+    );
+    let upload = Request::post("/tap/sync")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let a = send(&s, upload).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.text(), "y\r\n2\r\n4\r\n");
+}
+
+#[tokio::test]
+async fn results_are_compressed_as_the_client_accepts_except_parquet() {
+    let s = state();
+    let uri = sync(
+        "SELECT id, ra, dec FROM fix.stars ORDER BY id",
+        "&RESPONSEFORMAT=binary2",
+    );
+    let plain = get(&s, &uri).await;
+    let gzip = send(
+        &s,
+        Request::get(&uri)
+            .header(header::ACCEPT_ENCODING, "gzip, deflate")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(gzip.header(header::CONTENT_ENCODING), "gzip");
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&gzip.body[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain.body);
+    let zstd = send(
+        &s,
+        Request::get(&uri)
+            .header(header::ACCEPT_ENCODING, "gzip, zstd")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(zstd.header(header::CONTENT_ENCODING), "zstd");
+    assert_eq!(
+        zstd::stream::decode_all(&zstd.body[..]).unwrap(),
+        plain.body
+    );
+    let parquet = send(
+        &s,
+        Request::get(sync("SELECT id FROM fix.stars", "&RESPONSEFORMAT=parquet"))
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(parquet.header(header::CONTENT_ENCODING), "");
+    assert!(parquet.body.starts_with(b"PAR1"));
+}
+
+#[tokio::test]
+async fn cone_search_answers_and_errs_in_its_own_dialect() {
+    let s = state();
+    let a = get(&s, "/scs/fix.stars?RA=101.2872&DEC=-16.7161&SR=0.1").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        a.header(header::CONTENT_TYPE),
+        "text/xml; content=x-votable"
+    );
+    assert!(
+        a.text().contains("ucd=\"meta.id;meta.main\""),
+        "{}",
+        a.text()
+    );
+    assert!(a.text().contains("<TD>Sirius</TD>"), "{}", a.text());
+    let a = get(&s, "/scs/fix.stars?RA=400&DEC=0&SR=1").await;
+    assert!(
+        a.text().contains("name=\"Error\"") && a.text().contains("RA=400"),
+        "{}",
+        a.text()
+    );
+    let a = get(&s, "/scs/no.such?RA=1&DEC=1&SR=1").await;
+    assert!(a.text().contains("no table no.such"));
+    let a = get(&s, "/scs/fix.stars/capabilities").await;
+    assert!(a.text().contains("ivo://ivoa.net/std/ConeSearch"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_service_answers_503_with_retry_after() {
+    let lane = query_engine::LaneConfig {
+        threads: 1,
+        max_running: 1,
+        max_waiting: 0,
+    };
+    let mut engine = query_engine::Engine::new(query_engine::EngineConfig {
+        quick: lane.clone(),
+        long: lane,
+        quick_rows: 10,
+        memory_limit: None,
+    })
+    .unwrap();
+    test_support::fixture::add_sky_table(&mut engine, "sky", "spiral", 100_000);
+    let s = Arc::new(AppState::new(
+        engine,
+        "http://corvus.test/tap".into(),
+        Limits::default(),
+    ));
+    let heavy = sync(
+        "SELECT COUNT(*) FROM sky.spiral AS a JOIN sky.spiral AS b \
+         ON 1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, 0.001))",
+        "",
+    );
+    let first = {
+        let (s, heavy) = (Arc::clone(&s), heavy.clone());
+        tokio::spawn(async move { get(&s, &heavy).await })
+    };
+    while s.engine.load().long_running == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let a = get(&s, &heavy).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.header(header::RETRY_AFTER), "10");
+    assert!(a.text().contains("the service is busy"), "{}", a.text());
+    // Availability still answers while the one slot is taken.
+    let a = get(&s, "/tap/availability").await;
+    assert!(a.text().contains("1 running"), "{}", a.text());
+    first.abort();
+    s.engine.shut_down();
+}
