@@ -61,6 +61,7 @@ pub(crate) async fn ingest(rows: u64) -> anyhow::Result<ExitCode> {
         mode: ingest::Mode::Create,
         rows_read: None,
         skip_bad_rows: 0,
+        strict: false,
     };
     let report = ingest::ingest(&mut dir, &req).await?;
     let rss = peak_rss();

@@ -50,6 +50,10 @@ pub(crate) struct IngestArgs {
     /// Skip up to N malformed rows of an ASCII table, listing them, instead of stopping.
     #[arg(long, value_name = "N", default_value_t = 0)]
     skip_bad_rows: usize,
+    /// Refuse the input when a column's type cannot be stored (complex
+    /// numbers, bit arrays, ...) instead of leaving the column out with a warning.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     data: DataArg,
 }
@@ -126,6 +130,7 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         },
         rows_read: Some(Arc::clone(&rows_read)),
         skip_bad_rows: args.skip_bad_rows,
+        strict: args.strict,
     };
     if args.describe {
         print!("{}", ingest::describe::describe(&req).await?);
@@ -141,6 +146,9 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let outcome = ingest::ingest(&mut dir, &req).await;
     reporter.stop();
     let report = outcome?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     if !report.skipped.is_empty() {
         eprintln!("skipped {} bad rows:", report.skipped.len());
         for s in report.skipped.iter().take(20) {

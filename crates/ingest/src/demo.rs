@@ -29,6 +29,7 @@ pub async fn ingest_demo(dir: &mut DataDir) -> Result<Report> {
         mode: Mode::Replace,
         rows_read: None,
         skip_bad_rows: 0,
+        strict: false,
     };
     let outcome = ingest(dir, &req).await;
     let _ = std::fs::remove_dir_all(&staging);

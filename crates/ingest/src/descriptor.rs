@@ -9,7 +9,7 @@
 //! dec = "dec"
 //!
 //! [source]
-//! format = "fixed-width"   # or "csv", "tsv", "whitespace", "parquet"
+//! format = "fixed-width"   # or "csv", "tsv", "whitespace", "parquet", "votable", "fits"
 //! null = ["", "-999"]      # values that mean NULL
 //!
 //! [[columns]]
@@ -27,7 +27,8 @@
 //! ucd = "pos.eq.ra;meta.main"
 //! ```
 
-use crate::Error;
+use crate::error::Error;
+use crate::format::InputFormat;
 use catalog_model::AdqlType;
 use serde::Deserialize;
 use std::path::Path;
@@ -70,8 +71,9 @@ pub struct TableSection {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSection {
-    /// "fixed-width", "csv", "tsv", "whitespace" or "parquet"; by file name if absent.
-    pub format: Option<String>,
+    /// The input's format (`csv`, `tsv`, `fixed-width`, `whitespace`,
+    /// `parquet`, `votable`, `fits`); by file name if absent.
+    pub format: Option<InputFormat>,
     /// Field delimiter for CSV (default ",").
     pub delimiter: Option<String>,
     /// Whether CSV files start with a header line (default true); without
@@ -192,29 +194,9 @@ pub fn parse_type(name: &str) -> Option<AdqlType> {
     })
 }
 
-/// Parses a 1-based inclusive byte range "a-b" (or a single byte "a").
-pub fn parse_bytes(range: &str) -> Option<(usize, usize)> {
-    let (a, b) = match range.split_once('-') {
-        Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
-        None => {
-            let a = range.trim().parse().ok()?;
-            (a, a)
-        }
-    };
-    (a >= 1 && b >= a).then_some((a, b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_ranges() {
-        assert_eq!(parse_bytes("1-6"), Some((1, 6)));
-        assert_eq!(parse_bytes("12"), Some((12, 12)));
-        assert_eq!(parse_bytes("6-1"), None);
-        assert_eq!(parse_bytes("0-3"), None);
-    }
 
     #[test]
     fn unknown_keys_are_refused() {
@@ -290,7 +272,7 @@ pub fn from_readme(text: &str, data_file: &str) -> Result<Descriptor, String> {
     }
     Ok(Descriptor {
         source: SourceSection {
-            format: Some("fixed-width".into()),
+            format: Some(InputFormat::FixedWidth),
             ..Default::default()
         },
         columns: chosen.1.clone(),

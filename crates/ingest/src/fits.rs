@@ -2,11 +2,27 @@
 //! file, with TTYPE/TFORM/TUNIT/TNULL/TSCAL/TZERO and the column metadata
 //! keywords TUCD and TCOMM (as STILTS and TOPCAT write them), read in batches.
 //!
+//! Values are physical values (FITS 4.0 §7.3.2): `TZERO + TSCAL × stored`,
+//! for every numeric type, with TNULL compared to the stored integer before
+//! scaling. An integer column keeps an integer type when its scaling is by
+//! whole numbers (the unsigned conventions of Table 19 among them: TZERO
+//! 32768, 2^31, 2^63, and -128 for signed bytes), the narrowest that holds
+//! every stored value's physical value; scaled by anything else it becomes
+//! double precision, as a scaled floating-point column does.
+//! Columns of types with no column type here (complex numbers, bit arrays,
+//! arrays of logicals, variable-length arrays of those) are left out and
+//! listed by [`FitsTable::left_out`]. Claims the file does not bear out
+//! (rows or heap beyond its end, widths beyond NAXIS1) are refused before
+//! anything is allocated for them.
+//!
+//! Must never know the other readers or the ingest pipeline.
 //! Written here rather than taken from a crate: the pure-Rust FITS crates
 //! (CDS fitsrs among them) read images, not binary tables, and cfitsio would
 //! add a C library to every build; a BINTABLE is a fixed-width big-endian row
 //! format that takes a page to read correctly.
 
+use crate::columns::LeftOut;
+use crate::error::read_error as err;
 use catalog_model::{AdqlType, ColumnInfo, ColumnMeta};
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
@@ -20,10 +36,6 @@ use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 const BLOCK: usize = 2880;
-
-fn err(file: &Path, msg: impl std::fmt::Display) -> DataFusionError {
-    DataFusionError::Execution(format!("{}: {msg}", file.display()))
-}
 
 /// One header: keyword → value (strings unquoted).
 type Header = HashMap<String, String>;
@@ -82,49 +94,129 @@ fn float(h: &Header, key: &str) -> Option<f64> {
     h.get(key)?.replace('D', "E").parse().ok()
 }
 
+/// How stored values become physical ones (FITS 4.0 §7.3.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scaling {
+    /// None: TSCAL 1 and TZERO 0.
+    None,
+    /// By whole numbers, into an integer column: exact.
+    Integer { scale: i128, zero: i128 },
+    /// Into double precision.
+    Float { scale: f64, zero: f64 },
+}
+
 /// A column's binary layout.
 #[derive(Debug, Clone)]
 struct FitsColumn {
     info: ColumnInfo,
+    /// The element type: L, B, I, J, K, E, D, A (X, C, M for columns left out).
     code: char,
-    repeat: usize,
     offset: usize,
+    /// Bytes in a row.
+    width: usize,
     null: Option<i64>,
-    scale: f64,
-    zero: f64,
+    scaling: Scaling,
     /// TXTYP says timestamp.
     timestamp: bool,
     /// For a variable-length array (`PD(n)`, `QE(n)`, FITS 4.0 §7.3.5):
     /// the descriptor kind, `P` (two 32-bit integers) or `Q` (two 64-bit).
     /// `code` is then the element type, read from the heap.
     descriptor: Option<char>,
+    /// Why the column is left out, when it is.
+    left_out: Option<String>,
 }
 
 impl FitsColumn {
-    fn width(&self) -> usize {
-        match self.descriptor {
-            Some('P') => return 8 * self.repeat,
-            Some(_) => return 16 * self.repeat,
-            None => {}
-        }
-        self.element_size() * self.repeat
-    }
-
     fn element_size(&self) -> usize {
-        match self.code {
-            'L' | 'B' | 'A' => 1,
-            'I' => 2,
-            'J' | 'E' => 4,
-            'K' | 'D' => 8,
-            _ => 0,
-        }
+        element_size(self.code).unwrap_or(0)
     }
 
-    fn unsigned_offset(&self) -> bool {
-        matches!(
-            (self.code, self.zero),
-            ('I', 32768.0) | ('J', 2147483648.0) | ('K', 9.223372036854776e18)
-        ) && self.scale == 1.0
+    /// The physical value of one stored element as a double; `None` for
+    /// TNULL and NaN.
+    fn element(&self, b: &[u8]) -> Option<f64> {
+        let stored = match self.code {
+            'E' => {
+                Some(f32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64).filter(|x| !x.is_nan())
+            }
+            'D' => Some(f64::from_be_bytes([
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+            ]))
+            .filter(|x| !x.is_nan()),
+            code => {
+                let v = raw_int(code, b);
+                (self.null != Some(v)).then_some(v as f64)
+            }
+        }?;
+        Some(match self.scaling {
+            Scaling::None => stored,
+            Scaling::Integer { scale, zero } => zero as f64 + scale as f64 * stored,
+            Scaling::Float { scale, zero } => zero + scale * stored,
+        })
+    }
+}
+
+/// Bytes of one element of a FITS 4.0 Table 18 type; `None` for a letter
+/// that is not one.
+fn element_size(code: char) -> Option<usize> {
+    Some(match code {
+        'L' | 'B' | 'A' => 1,
+        'I' => 2,
+        'J' | 'E' => 4,
+        'K' | 'D' | 'C' => 8,
+        'M' => 16,
+        'X' => 0, // bits: see `column_width`
+        _ => return None,
+    })
+}
+
+/// The smallest and largest stored value of an integer type.
+fn stored_range(code: char) -> (i128, i128) {
+    match code {
+        'B' => (0, 255),
+        'I' => (i16::MIN as i128, i16::MAX as i128),
+        'J' => (i32::MIN as i128, i32::MAX as i128),
+        _ => (i64::MIN as i128, i64::MAX as i128),
+    }
+}
+
+/// The column type and scaling of a scalar numeric column.
+fn numeric_type(code: char, scale: f64, zero: f64) -> (AdqlType, Scaling) {
+    let unscaled = scale == 1.0 && zero == 0.0;
+    match code {
+        'E' if unscaled => (AdqlType::Real, Scaling::None),
+        'D' if unscaled => (AdqlType::Double, Scaling::None),
+        'E' | 'D' => (AdqlType::Double, Scaling::Float { scale, zero }),
+        _ => {
+            // 2^100 bounds the whole numbers taken exactly (every stored
+            // integer times it still fits an i128).
+            let whole = |x: f64| x.fract() == 0.0 && x.abs() < 2f64.powi(100);
+            if !(whole(scale) && whole(zero)) || scale == 0.0 {
+                return (AdqlType::Double, Scaling::Float { scale, zero });
+            }
+            let (s, z) = (scale as i128, zero as i128);
+            let (lo, hi) = stored_range(code);
+            let (a, b) = (lo * s + z, hi * s + z);
+            let (min, max) = (a.min(b), a.max(b));
+            let fits = |lo: i128, hi: i128| min >= lo && max <= hi;
+            let ty = if fits(i16::MIN as i128, i16::MAX as i128) {
+                AdqlType::SmallInt
+            } else if fits(i32::MIN as i128, i32::MAX as i128) {
+                AdqlType::Integer
+            } else if fits(i64::MIN as i128, i64::MAX as i128) || s == 1 {
+                // An offset only (unsigned 64-bit integers, TZERO 2^63):
+                // values above 2^63 - 1 are refused one by one, the rest
+                // kept exactly, as a double could not.
+                AdqlType::BigInt
+            } else {
+                return (AdqlType::Double, Scaling::Float { scale, zero });
+            };
+            let scaling = if s == 1 && z == 0 {
+                Scaling::None
+            } else {
+                Scaling::Integer { scale: s, zero: z }
+            };
+            (ty, scaling)
+        }
     }
 }
 
@@ -146,6 +238,9 @@ pub struct FitsTable {
     pub batch_rows: usize,
 }
 
+/// FITS 4.0 §4.4.1.1 and §7.3.1: at most 999 axes and 999 fields.
+const MAX_KEYWORD_INDEX: i64 = 999;
+
 impl FitsTable {
     /// Opens a file and finds its first BINTABLE.
     pub fn open(file: &Path) -> Result<FitsTable, DataFusionError> {
@@ -157,161 +252,234 @@ impl FitsTable {
             };
             // The data of this HDU starts where its header ended.
             let pos = r.stream_position().map_err(|e| err(file, e))?;
-            let bitpix = int(&h, "BITPIX").unwrap_or(8).unsigned_abs();
-            let naxis = int(&h, "NAXIS").unwrap_or(0);
-            let mut size: u64 = if naxis == 0 { 0 } else { 1 };
-            for i in 1..=naxis {
-                size *= int(&h, &format!("NAXIS{i}")).unwrap_or(0) as u64;
-            }
-            let size = (size + int(&h, "PCOUNT").unwrap_or(0) as u64)
-                * int(&h, "GCOUNT").unwrap_or(1) as u64
-                * bitpix
-                / 8;
             if h.get("XTENSION").map(String::as_str) == Some("BINTABLE") {
                 return Self::from_header(file, &h, pos);
             }
-            let padded = size.div_ceil(BLOCK as u64) * BLOCK as u64;
+            let bitpix = int(&h, "BITPIX").unwrap_or(8).unsigned_abs();
+            let naxis = int(&h, "NAXIS").unwrap_or(0);
+            if !(0..=MAX_KEYWORD_INDEX).contains(&naxis) {
+                return Err(err(file, format!("NAXIS = {naxis}; FITS allows 0 to 999")));
+            }
+            // Saturating: a size beyond the file only makes the skip reach its end.
+            let mut size: u64 = if naxis == 0 { 0 } else { 1 };
+            for i in 1..=naxis {
+                let n = int(&h, &format!("NAXIS{i}")).unwrap_or(0).max(0) as u64;
+                size = size.saturating_mul(n);
+            }
+            let size = size
+                .saturating_add(int(&h, "PCOUNT").unwrap_or(0).max(0) as u64)
+                .saturating_mul(int(&h, "GCOUNT").unwrap_or(1).max(0) as u64)
+                .saturating_mul(bitpix)
+                / 8;
+            let padded = size.div_ceil(BLOCK as u64).saturating_mul(BLOCK as u64);
             std::io::copy(&mut (&mut r).take(padded), &mut std::io::sink())
                 .map_err(|e| err(file, e))?;
         }
     }
 
     fn from_header(file: &Path, h: &Header, data_start: u64) -> Result<FitsTable, DataFusionError> {
-        let fields =
-            int(h, "TFIELDS").ok_or_else(|| err(file, "BINTABLE without TFIELDS"))? as usize;
+        let fields = int(h, "TFIELDS").ok_or_else(|| err(file, "BINTABLE without TFIELDS"))?;
+        if !(0..=MAX_KEYWORD_INDEX).contains(&fields) {
+            return Err(err(
+                file,
+                format!("TFIELDS = {fields}; FITS allows 0 to 999"),
+            ));
+        }
         let mut columns = Vec::new();
-        let mut offset = 0;
+        let mut offset: usize = 0;
         for i in 1..=fields {
-            let tform = h
-                .get(&format!("TFORM{i}"))
-                .ok_or_else(|| err(file, format!("TFORM{i} missing")))?;
-            let digits: String = tform.chars().take_while(|c| c.is_ascii_digit()).collect();
-            let repeat = if digits.is_empty() {
-                1
-            } else {
-                digits.parse().unwrap_or(1)
-            };
-            let mut letters = tform[digits.len()..].chars();
-            let mut code = letters.next().unwrap_or('?');
-            // `1PD(12)`: a descriptor into the heap for arrays of doubles.
-            let descriptor = matches!(code, 'P' | 'Q').then_some(code);
-            if descriptor.is_some() {
-                code = letters.next().unwrap_or('?');
-                if !matches!(code, 'B' | 'I' | 'J' | 'K' | 'E' | 'D') {
-                    return Err(err(
-                        file,
-                        format!(
-                            "TFORM{i} '{tform}': only numeric variable-length arrays are supported"
-                        ),
-                    ));
-                }
-            }
-            let name = h
-                .get(&format!("TTYPE{i}"))
-                .cloned()
-                .unwrap_or_else(|| format!("col{i}"));
-            let keyword = |k: &str| h.get(&format!("{k}{i}")).filter(|s| !s.is_empty()).cloned();
-            let scale = float(h, &format!("TSCAL{i}")).unwrap_or(1.0);
-            let zero = float(h, &format!("TZERO{i}")).unwrap_or(0.0);
-            let mut col = FitsColumn {
-                info: ColumnInfo {
-                    name: name.clone(),
-                    ty: AdqlType::Unknown,
-                    meta: ColumnMeta {
-                        unit: keyword("TUNIT"),
-                        ucd: keyword("TUCD"),
-                        utype: keyword("TUTYP"),
-                        description: keyword("TCOMM"),
-                        principal: None,
-                    },
-                },
-                code,
-                repeat,
-                offset,
-                null: int(h, &format!("TNULL{i}")),
-                scale,
-                zero,
-                timestamp: keyword("TXTYP").as_deref() == Some("timestamp"),
-                descriptor,
-            };
-            let scaled = scale != 1.0 || (zero != 0.0 && !col.unsigned_offset());
-            col.info.ty = match (code, repeat) {
-                _ if descriptor.is_some() => AdqlType::Array,
-                ('A', _) => AdqlType::Varchar,
-                ('L', 1) => AdqlType::Boolean,
-                (_, n) if n != 1 => AdqlType::Array,
-                ('B' | 'I' | 'J' | 'K', _) if scaled => AdqlType::Double,
-                ('B', _) => AdqlType::SmallInt,
-                ('I', _) if col.unsigned_offset() => AdqlType::Integer,
-                ('I', _) => AdqlType::SmallInt,
-                ('J', _) if col.unsigned_offset() => AdqlType::BigInt,
-                ('J', _) => AdqlType::Integer,
-                ('K', _) if col.unsigned_offset() => {
-                    return Err(err(
-                        file,
-                        format!(
-                            "column {name}: unsigned 64-bit integers do not fit a signed column"
-                        ),
-                    ));
-                }
-                ('K', _) => AdqlType::BigInt,
-                ('E', _) => AdqlType::Real,
-                ('D', _) => AdqlType::Double,
-                (c, _) => {
-                    return Err(err(
-                        file,
-                        format!("column {name}: TFORM '{tform}' ({c}) is not supported"),
-                    ));
-                }
-            };
-            // A DALI xtype (TXTYPn, as Corvus writes it) makes an array of
-            // doubles a POINT, CIRCLE or POLYGON again.
-            if col.info.ty == AdqlType::Array
-                && let Some(x) = keyword("TXTYP")
-            {
-                col.info.ty = AdqlType::from_arrow(&col.info.ty.to_arrow(), Some(&x));
-            }
-            offset += col.width();
+            let mut col = Self::column(file, h, i)?;
+            col.offset = offset;
+            offset = offset.checked_add(col.width).ok_or_else(|| {
+                err(
+                    file,
+                    format!("TFORM{i}: the columns' widths add up beyond any row"),
+                )
+            })?;
             columns.push(col);
         }
-        let row_bytes = int(h, "NAXIS1").unwrap_or(0) as usize;
-        if offset > row_bytes {
+        let row_bytes = int(h, "NAXIS1").unwrap_or(0);
+        let rows = int(h, "NAXIS2").unwrap_or(0);
+        if row_bytes < 0 || rows < 0 {
+            return Err(err(
+                file,
+                format!("NAXIS1 = {row_bytes}, NAXIS2 = {rows}: sizes cannot be negative"),
+            ));
+        }
+        let (row_bytes, rows) = (row_bytes as u64, rows as u64);
+        if offset as u64 > row_bytes {
             return Err(err(
                 file,
                 format!("columns need {offset} bytes but NAXIS1 is {row_bytes}"),
             ));
         }
+        // The rows must be in the file before a row's buffer is allocated
+        // for them: NAXIS1 and NAXIS2 are claims, the file's length a fact.
+        let file_len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        let there = file_len.saturating_sub(data_start);
+        if row_bytes.checked_mul(rows).is_none_or(|n| n > there) {
+            return Err(err(
+                file,
+                format!(
+                    "NAXIS2 announces {rows} rows of {row_bytes} bytes (NAXIS1), but the file holds {there} bytes after the header: it is truncated or its header is wrong"
+                ),
+            ));
+        }
+        // FITS 4.0 §7.3.5: THEAP, by default right after the rows.
+        let heap_offset = match int(h, "THEAP") {
+            Some(t) if t >= 0 => t as u64,
+            Some(t) => return Err(err(file, format!("THEAP = {t} cannot be negative"))),
+            None => row_bytes * rows,
+        };
         Ok(FitsTable {
             file: file.to_path_buf(),
             columns,
-            row_bytes,
-            rows: int(h, "NAXIS2").unwrap_or(0) as u64,
+            row_bytes: row_bytes as usize,
+            rows,
             data_start,
-            file_len: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
-            // FITS 4.0 §7.3.5: THEAP, by default right after the rows.
-            heap_start: data_start
-                + int(h, "THEAP").map_or(
-                    row_bytes as u64 * int(h, "NAXIS2").unwrap_or(0) as u64,
-                    |t| t as u64,
-                ),
+            file_len,
+            heap_start: data_start.saturating_add(heap_offset),
             batch_rows: 8192,
         })
     }
 
-    /// Rows, as NAXIS2 announces them.
+    /// Column `i` from its keywords; `offset` is set by the caller.
+    fn column(file: &Path, h: &Header, i: i64) -> Result<FitsColumn, DataFusionError> {
+        let tform = h
+            .get(&format!("TFORM{i}"))
+            .ok_or_else(|| err(file, format!("TFORM{i} missing")))?
+            .trim();
+        let digits: String = tform.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let repeat: usize = if digits.is_empty() {
+            1
+        } else {
+            digits.parse().map_err(|_| {
+                err(
+                    file,
+                    format!("TFORM{i} '{tform}': the repeat count is too large"),
+                )
+            })?
+        };
+        let mut letters = tform[digits.len()..].chars();
+        let letter = letters.next().unwrap_or('?');
+        // `1PD(12)`: a descriptor into the heap for arrays of doubles.
+        let descriptor = matches!(letter, 'P' | 'Q').then_some(letter);
+        let code = match descriptor {
+            Some(_) => letters.next().unwrap_or('?'),
+            None => letter,
+        };
+        let Some(size) = element_size(code) else {
+            return Err(err(
+                file,
+                format!(
+                    "TFORM{i} '{tform}': '{code}' is not a FITS binary table type (FITS 4.0 Table 18)"
+                ),
+            ));
+        };
+        let width = match descriptor {
+            Some('P') => repeat.checked_mul(8),
+            Some(_) => repeat.checked_mul(16),
+            None if code == 'X' => Some(repeat.div_ceil(8)),
+            None => repeat.checked_mul(size),
+        }
+        .ok_or_else(|| {
+            err(
+                file,
+                format!("TFORM{i} '{tform}': the repeat count is too large"),
+            )
+        })?;
+        let name = h
+            .get(&format!("TTYPE{i}"))
+            .cloned()
+            .unwrap_or_else(|| format!("col{i}"));
+        let keyword = |k: &str| h.get(&format!("{k}{i}")).filter(|s| !s.is_empty()).cloned();
+        let scale = float(h, &format!("TSCAL{i}")).unwrap_or(1.0);
+        let zero = float(h, &format!("TZERO{i}")).unwrap_or(0.0);
+        let left_out = match (descriptor, code, repeat) {
+            (_, 'C' | 'M', _) => Some(format!(
+                "TFORM{i} '{tform}' holds complex numbers, which cannot be stored"
+            )),
+            (_, 'X', _) => Some(format!(
+                "TFORM{i} '{tform}' holds bits, which cannot be stored"
+            )),
+            (Some(_), 'A' | 'L', _) => Some(format!(
+                "TFORM{i} '{tform}' is a variable-length array of text or logicals, which cannot be stored"
+            )),
+            (None, 'L', n) if n != 1 => Some(format!(
+                "TFORM{i} '{tform}' is an array of logicals, which cannot be stored"
+            )),
+            _ => None,
+        };
+        let (ty, scaling) = match (descriptor, code, repeat) {
+            _ if left_out.is_some() => (AdqlType::Unknown, Scaling::None),
+            (None, 'A', _) => (AdqlType::Varchar, Scaling::None),
+            (None, 'L', _) => (AdqlType::Boolean, Scaling::None),
+            (None, _, 1) => numeric_type(code, scale, zero),
+            // Arrays hold doubles: scaled in them whatever the scaling.
+            _ if scale == 1.0 && zero == 0.0 => (AdqlType::Array, Scaling::None),
+            _ => (AdqlType::Array, Scaling::Float { scale, zero }),
+        };
+        let mut col = FitsColumn {
+            info: ColumnInfo {
+                name,
+                ty,
+                meta: ColumnMeta {
+                    unit: keyword("TUNIT"),
+                    ucd: keyword("TUCD"),
+                    utype: keyword("TUTYP"),
+                    description: keyword("TCOMM"),
+                    principal: None,
+                },
+            },
+            code,
+            offset: 0,
+            width,
+            null: int(h, &format!("TNULL{i}")),
+            scaling,
+            timestamp: keyword("TXTYP").as_deref() == Some("timestamp"),
+            descriptor,
+            left_out,
+        };
+        // A DALI xtype (TXTYPn, as Corvus writes it) makes an array of
+        // doubles a POINT, CIRCLE or POLYGON again.
+        if col.info.ty == AdqlType::Array
+            && let Some(x) = keyword("TXTYP")
+        {
+            col.info.ty = AdqlType::from_arrow(&col.info.ty.to_arrow(), Some(&x));
+        }
+        Ok(col)
+    }
+
+    fn stored(&self) -> impl Iterator<Item = &FitsColumn> {
+        self.columns.iter().filter(|c| c.left_out.is_none())
+    }
+
+    /// Rows, as NAXIS2 announces them (and the file holds).
     pub fn row_count(&self) -> u64 {
         self.rows
     }
 
-    /// The columns with their metadata.
+    /// The columns read, with their metadata.
     pub fn column_infos(&self) -> Vec<ColumnInfo> {
-        self.columns.iter().map(|c| c.info.clone()).collect()
+        self.stored().map(|c| c.info.clone()).collect()
+    }
+
+    /// The columns left out, and why.
+    pub fn left_out(&self) -> Vec<LeftOut> {
+        self.columns
+            .iter()
+            .filter_map(|c| {
+                Some(LeftOut {
+                    column: c.info.name.clone(),
+                    reason: c.left_out.clone()?,
+                })
+            })
+            .collect()
     }
 
     /// Text columns whose TXTYP says timestamp (ISO 8601 strings).
     pub fn timestamp_columns(&self) -> Vec<String> {
-        self.columns
-            .iter()
+        self.stored()
             .filter(|c| c.info.ty == AdqlType::Varchar && c.timestamp)
             .map(|c| c.info.name.clone())
             .collect()
@@ -319,11 +487,7 @@ impl FitsTable {
 
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> SchemaRef {
-        crate::source::schema_of(
-            self.columns
-                .iter()
-                .map(|c| (c.info.name.as_str(), c.info.ty)),
-        )
+        crate::columns::schema_of(self.stored().map(|c| (c.info.name.as_str(), c.info.ty)))
     }
 
     /// Reads every row, calling `sink` with each batch.
@@ -337,7 +501,7 @@ impl FitsTable {
             .map_err(|e| err(&self.file, e))?;
         let mut row = vec![0u8; self.row_bytes];
         // A second handle reads variable-length arrays from the heap.
-        let mut heap = match self.columns.iter().any(|c| c.descriptor.is_some()) {
+        let mut heap = match self.stored().any(|c| c.descriptor.is_some()) {
             true => Some(BufReader::new(
                 std::fs::File::open(&self.file).map_err(|e| err(&self.file, e))?,
             )),
@@ -347,26 +511,30 @@ impl FitsTable {
         while done < self.rows {
             let n = (self.rows - done).min(self.batch_rows as u64) as usize;
             let mut builders: Vec<Box<dyn ArrayBuilder>> = self
-                .columns
-                .iter()
-                .map(|c| crate::source::builder_for(c.info.ty))
+                .stored()
+                .map(|c| crate::columns::builder_for(c.info.ty))
                 .collect();
             for i in 0..n {
+                let row_number = done + i as u64 + 1;
                 r.read_exact(&mut row).map_err(|_| {
                     err(
                         &self.file,
                         format!(
-                            "the table ends at row {} of the {} NAXIS2 announces",
-                            done + i as u64 + 1,
+                            "the table ends at row {row_number} of the {} NAXIS2 announces",
                             self.rows
                         ),
                     )
                 })?;
-                for (c, b) in self.columns.iter().zip(&mut builders) {
-                    let cell = &row[c.offset..c.offset + c.width()];
+                for (c, b) in self.stored().zip(&mut builders) {
+                    let cell = &row[c.offset..c.offset + c.width];
                     match (c.descriptor, heap.as_mut()) {
                         (Some(_), Some(heap)) => self.push_from_heap(c, cell, heap, b.as_mut())?,
-                        _ => push(c, cell, b.as_mut()),
+                        _ => push(c, cell, b.as_mut()).map_err(|m| {
+                            err(
+                                &self.file,
+                                format!("row {row_number}: column {}: {m}", c.info.name),
+                            )
+                        })?,
                     }
                 }
             }
@@ -376,9 +544,7 @@ impl FitsTable {
         }
         Ok(())
     }
-}
 
-impl FitsTable {
     /// Appends a variable-length array: the descriptor (count, offset) in
     /// the row points into the heap; a count of 0 is NULL.
     fn push_from_heap(
@@ -427,8 +593,7 @@ impl FitsTable {
                 )
             })?;
         for e in bytes.chunks(size) {
-            list.values()
-                .append_value(element(c, e).unwrap_or(f64::NAN));
+            list.values().append_value(c.element(e).unwrap_or(f64::NAN));
         }
         list.append(true);
         Ok(())
@@ -445,53 +610,38 @@ fn raw_int(code: char, b: &[u8]) -> i64 {
     }
 }
 
-fn element(c: &FitsColumn, b: &[u8]) -> Option<f64> {
-    match c.code {
-        'E' => Some(f32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64).filter(|x| !x.is_nan()),
-        'D' => Some(f64::from_be_bytes([
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-        ]))
-        .filter(|x| !x.is_nan()),
-        code => {
-            let v = raw_int(code, b);
-            (c.null != Some(v)).then_some(v as f64 * c.scale + c.zero)
-        }
-    }
-}
-
-fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) {
+/// Appends one cell; an error says what is wrong with its value.
+fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), String> {
     let any = b.as_any_mut();
     macro_rules! ints {
         ($t:ty, $conv:ty) => {
             if let Some(bb) = any.downcast_mut::<$t>() {
-                let v = raw_int(c.code, cell);
-                if c.null == Some(v) {
+                let stored = raw_int(c.code, cell);
+                // TNULL is a stored value: compared before scaling.
+                if c.null == Some(stored) {
                     bb.append_null();
-                } else {
-                    let v = v + if c.unsigned_offset() {
-                        c.zero as i64
-                    } else {
-                        0
-                    };
-                    bb.append_option(<$conv>::try_from(v).ok());
+                    return Ok(());
                 }
-                return;
+                let physical = match c.scaling {
+                    Scaling::Integer { scale, zero } => stored as i128 * scale + zero,
+                    _ => stored as i128,
+                };
+                let v = <$conv>::try_from(physical).map_err(|_| {
+                    format!("the value {physical} does not fit a signed 64-bit integer column")
+                })?;
+                bb.append_value(v);
+                return Ok(());
             }
         };
-    }
-    if c.info.ty == AdqlType::Double || c.info.ty == AdqlType::Real {
-        let v = element(c, cell);
-        if let Some(bb) = any.downcast_mut::<Float64Builder>() {
-            bb.append_option(v);
-        } else if let Some(bb) = any.downcast_mut::<Float32Builder>() {
-            bb.append_option(v.map(|x| x as f32));
-        }
-        return;
     }
     ints!(Int16Builder, i16);
     ints!(Int32Builder, i32);
     ints!(Int64Builder, i64);
-    if let Some(bb) = any.downcast_mut::<BooleanBuilder>() {
+    if let Some(bb) = any.downcast_mut::<Float64Builder>() {
+        bb.append_option(c.element(cell));
+    } else if let Some(bb) = any.downcast_mut::<Float32Builder>() {
+        bb.append_option(c.element(cell).map(|x| x as f32));
+    } else if let Some(bb) = any.downcast_mut::<BooleanBuilder>() {
         match cell[0] {
             b'T' => bb.append_value(true),
             b'F' => bb.append_value(false),
@@ -501,8 +651,8 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) {
         let s = String::from_utf8_lossy(cell);
         bb.append_value(s.trim_end_matches(['\0', ' ']));
     } else if let Some(bb) = any.downcast_mut::<ListBuilder<Float64Builder>>() {
-        let size = cell.len() / c.repeat.max(1);
-        let values: Vec<Option<f64>> = cell.chunks(size.max(1)).map(|e| element(c, e)).collect();
+        let size = c.element_size().max(1);
+        let values: Vec<Option<f64>> = cell.chunks(size).map(|e| c.element(e)).collect();
         if values.iter().all(Option::is_none) {
             bb.append(false);
         } else {
@@ -512,4 +662,5 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) {
             bb.append(true);
         }
     }
+    Ok(())
 }

@@ -1,85 +1,48 @@
 //! `corvus ingest`: catalogs in, HEALPix-ordered Parquet out.
 //!
-//! An ingest reads its input through DataFusion (CSV/TSV and Parquet with
-//! DataFusion's readers, fixed-width and whitespace ASCII with
-//! [`text_table`]), applies the descriptor (types, NULL values, metadata,
+//! An ingest opens its input ([`input`]: CSV/TSV and Parquet with
+//! DataFusion's readers, fixed-width and whitespace ASCII, FITS and VOTable
+//! with ours), applies the descriptor (types, NULL values, metadata,
 //! derived columns written in ADQL and translated by `adql-planner`), adds the
 //! hidden `_healpix` column (NESTED index at order 29 of the main position)
 //! and sorts by it with DataFusion's spilling sort, writes one Parquet file
 //! with statistics and a page index into a staging folder, and publishes it
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
+//!
+//! Modules depend downwards only: `lib.rs` on [`input`], `input` on the
+//! readers (`fits`, `votable`, `text_table`, and `source`, which runs them),
+//! the readers on `columns` and `error`; no reader knows another or this one.
 
+mod columns;
 pub mod demo;
 pub mod describe;
 pub mod descriptor;
+mod error;
 pub mod fits;
+mod format;
+mod input;
 mod progress;
 mod session;
 mod source;
 pub mod text_table;
 pub mod votable;
 
+pub use columns::{LeftOut, MAX_IDENTIFIER_CHARS};
+pub use error::{Error, Result};
+pub use format::InputFormat;
+
 use catalog_model::{AdqlType, Catalog, ColumnInfo, ColumnMeta, Position, TableInfo};
 use catalog_store::{DataDir, TableRecord};
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions, SessionContext};
-use descriptor::{Descriptor, parse_type};
+use datafusion::prelude::{DataFrame, ParquetReadOptions};
+use descriptor::Descriptor;
+use input::{format_of, open_input, register_input};
 use session::Session;
-use source::SourcePartition;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use text_table::{Layout, TextColumn, TextTable};
-
-/// Errors of an ingest. Each names the file (and where possible the line,
-/// column and value) and says what was expected.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The input or descriptor is wrong.
-    #[error("{file}: {message}")]
-    Input {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Something about the request as a whole.
-    #[error("{0}")]
-    Request(String),
-    /// Reading, sorting or writing failed.
-    #[error("{0}")]
-    Engine(String),
-    /// The data directory refused.
-    #[error(transparent)]
-    Store(#[from] catalog_store::Error),
-    /// A table read whole has more rows than allowed.
-    #[error("it has more than {0} rows, this service's limit")]
-    TooManyRows(u64),
-}
-
-impl From<datafusion::error::DataFusionError> for Error {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        let text = e.find_root().to_string();
-        let text = text
-            .strip_prefix("Execution error: ")
-            .unwrap_or(&text)
-            .to_string();
-        Error::Engine(text)
-    }
-}
-
-impl From<adql_planner::Error> for Error {
-    fn from(e: adql_planner::Error) -> Self {
-        Error::Engine(e.to_string())
-    }
-}
-
-/// The crate's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What to do when the table exists already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +73,9 @@ pub struct Request {
     pub rows_read: Option<Arc<std::sync::atomic::AtomicU64>>,
     /// Bad rows of an ASCII table to skip (reported) before one stops the ingest.
     pub skip_bad_rows: usize,
+    /// Refuse the input when a column's type cannot be stored, rather than
+    /// leaving the column out with a warning.
+    pub strict: bool,
 }
 
 /// What an ingest did.
@@ -121,6 +87,8 @@ pub struct Report {
     pub seconds: f64,
     /// Rows skipped as bad: "file: line N: what was wrong".
     pub skipped: Vec<String>,
+    /// Columns left out: "file: column NAME left out: why".
+    pub warnings: Vec<String>,
 }
 
 /// Rows per Parquet row group: small enough that a cone search reads little.
@@ -134,112 +102,74 @@ pub const HEALPIX_COLUMN: &str = "_healpix";
 /// HEALPix order of the hidden index (the finest cdshealpix offers).
 pub const HEALPIX_ORDER: u8 = 29;
 
-/// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    FixedWidth,
-    Whitespace,
-    Csv(u8),
-    Parquet,
-    VoTable,
-    Fits,
+/// A table read whole by [`read_table_leaving_out`].
+#[derive(Debug, Clone)]
+pub struct TableRead {
+    /// The columns, with the metadata the file carries.
+    pub info: TableInfo,
+    /// The Arrow schema of `batches`.
+    pub schema: SchemaRef,
+    /// Every row.
+    pub batches: Vec<RecordBatch>,
+    /// Columns left out because their type cannot be stored:
+    /// "file: column NAME left out: why".
+    pub warnings: Vec<String>,
 }
 
-fn format_of(req: &Request) -> Result<Format> {
-    if let Some(f) = &req.descriptor.source.format {
-        return Ok(match f.to_ascii_lowercase().as_str() {
-            "fixed-width" | "fixed" => Format::FixedWidth,
-            "whitespace" | "ascii" => Format::Whitespace,
-            "csv" => Format::Csv(delimiter(req)?.unwrap_or(b',')),
-            "tsv" => Format::Csv(b'\t'),
-            "parquet" => Format::Parquet,
-            "votable" | "vot" | "xml" => Format::VoTable,
-            "fits" => Format::Fits,
-            other => {
-                return Err(Error::Request(format!(
-                    "unknown input format '{other}' (use fixed-width, whitespace, csv, tsv or parquet)"
-                )));
-            }
-        });
-    }
-    let first = req
-        .files
-        .first()
-        .ok_or_else(|| Error::Request("no input files".into()))?;
-    let name = first.to_string_lossy().to_ascii_lowercase();
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    Ok(if name.ends_with(".csv") {
-        Format::Csv(delimiter(req)?.unwrap_or(b','))
-    } else if name.ends_with(".tsv") || name.ends_with(".tab") {
-        Format::Csv(b'\t')
-    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
-        Format::Parquet
-    } else if name.ends_with(".vot") || name.ends_with(".xml") || name.ends_with(".votable") {
-        Format::VoTable
-    } else if name.ends_with(".fits") || name.ends_with(".fit") || name.ends_with(".fts") {
-        Format::Fits
-    } else if req.descriptor.columns.iter().any(|c| c.bytes.is_some()) {
-        Format::FixedWidth
-    } else if name.ends_with(".txt") || name.ends_with(".dat") || name.ends_with(".ascii") {
-        Format::Whitespace
-    } else {
-        return Err(Error::Input {
-            file: first.display().to_string(),
-            message: "cannot tell the format from the name; set [source] format in a descriptor (csv, tsv, fixed-width, whitespace, parquet)".into(),
-        });
-    })
-}
-
-fn single_byte(value: Option<&str>, what: &str) -> Result<Option<u8>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.len() == 1 => Ok(Some(v.as_bytes()[0])),
-        Some(v) => Err(Error::Request(format!(
-            "the CSV {what} character '{v}' must be a single ASCII character"
-        ))),
-    }
-}
-
-fn delimiter(req: &Request) -> Result<Option<u8>> {
-    match req.descriptor.source.delimiter.as_deref() {
-        None => Ok(None),
-        Some("\\t") | Some("\t") => Ok(Some(b'\t')),
-        Some(d) if d.len() == 1 => Ok(Some(d.as_bytes()[0])),
-        Some(d) => Err(Error::Request(format!(
-            "delimiter '{d}' must be a single character"
-        ))),
-    }
-}
-
-/// Reads the input as a table named `ingest.raw`, registered on `session`.
-async fn register_input(
-    session: &mut Session,
-    req: &Request,
-    skipped: &Arc<std::sync::Mutex<Vec<String>>>,
-) -> Result<()> {
-    let ctx = session.ctx.clone();
-    let (info, provider) = open_input(&ctx, req, skipped).await?;
-    session.register(info, provider)?;
-    Ok(())
-}
-
-/// Formats [`read_table`] knows by name.
-pub const TABLE_FORMATS: &[&str] = &["votable", "fits", "csv", "tsv", "parquet"];
-
-/// Reads one file of a self-describing format (`votable`, `fits`, `csv`,
-/// `tsv`, `parquet`) whole into memory as a table named `schema.table`,
-/// with the metadata the file carries (VOTable FIELDs, FITS
-/// TUNIT/TUCD/TCOMM, Parquet field metadata). More than `max_rows` rows is
-/// an error ([`Error::TooManyRows`]). This is how TAP uploads are read.
-pub async fn read_table(
+/// Reads one file of a self-describing format (VOTable, FITS, CSV, TSV,
+/// Parquet) whole into memory as a table named `schema.table`, with the
+/// metadata the file carries (VOTable FIELDs, FITS TUNIT/TUCD/TCOMM,
+/// Parquet field metadata). More than `max_rows` rows is an error
+/// ([`Error::TooManyRows`]). This is how TAP uploads are read.
+///
+/// A column whose type cannot be stored (complex numbers, bit arrays, ...)
+/// refuses the table, naming the column and why: an upload has no channel
+/// for warnings, and a column silently missing would only surface as "no
+/// such column" in the query. [`read_table_leaving_out`] reads the rest.
+///
+/// `format` is an [`InputFormat`], or its name (`"votable"`, ...).
+pub async fn read_table<F>(
     file: &Path,
-    format: &str,
+    format: F,
     schema: &str,
     table: &str,
     max_rows: u64,
-) -> Result<(TableInfo, SchemaRef, Vec<RecordBatch>)> {
+) -> Result<(TableInfo, SchemaRef, Vec<RecordBatch>)>
+where
+    F: TryInto<InputFormat>,
+    Error: From<F::Error>,
+{
+    let read = read_whole(file, format.try_into()?, schema, table, max_rows, true).await?;
+    Ok((read.info, read.schema, read.batches))
+}
+
+/// [`read_table`], but a column whose type cannot be stored is left out,
+/// with a warning in [`TableRead::warnings`].
+pub async fn read_table_leaving_out(
+    file: &Path,
+    format: InputFormat,
+    schema: &str,
+    table: &str,
+    max_rows: u64,
+) -> Result<TableRead> {
+    read_whole(file, format, schema, table, max_rows, false).await
+}
+
+async fn read_whole(
+    file: &Path,
+    format: InputFormat,
+    schema: &str,
+    table: &str,
+    max_rows: u64,
+    strict: bool,
+) -> Result<TableRead> {
+    if !format.is_self_describing() {
+        return Err(Error::Request(format!(
+            "a {format} table needs a descriptor; send VOTable, FITS, CSV, TSV or Parquet"
+        )));
+    }
     let mut descriptor = Descriptor::default();
-    descriptor.source.format = Some(format.to_string());
+    descriptor.source.format = Some(format);
     let req = Request {
         files: vec![file.to_path_buf()],
         schema: schema.to_string(),
@@ -248,10 +178,17 @@ pub async fn read_table(
         mode: Mode::Create,
         rows_read: None,
         skip_bad_rows: 0,
+        strict,
     };
     let session = Session::new(None)?;
     let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (mut info, provider) = open_input(&session.ctx, &req, &skipped).await?;
+    let input = open_input(&session.ctx, &req, &skipped).await?;
+    if strict {
+        input.refuse_left_out("it cannot be read; leave the column out of the table")?;
+    }
+    let warnings = input.warnings();
+    let mut info = input.info;
+    let provider = input.provider;
     info.schema = schema.to_string();
     info.name = table.to_string();
     let plan = provider.scan(&session.ctx.state(), None, &[], None).await?;
@@ -266,337 +203,12 @@ pub async fn read_table(
         }
         batches.push(batch);
     }
-    Ok((info, provider.schema(), batches))
-}
-
-/// The input of `req` as a table provider named `ingest.raw`, with the
-/// column metadata of the input and the descriptor.
-async fn open_input(
-    ctx: &SessionContext,
-    req: &Request,
-    skipped: &Arc<std::sync::Mutex<Vec<String>>>,
-) -> Result<(TableInfo, Arc<dyn datafusion::catalog::TableProvider>)> {
-    let paths: Vec<String> = req
-        .files
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    for p in &req.files {
-        if !p.is_file() {
-            return Err(Error::Input {
-                file: p.display().to_string(),
-                message: "no such file".into(),
-            });
-        }
-    }
-    let d = &req.descriptor;
-    // Metadata the input carries itself (VOTable FIELDs); the descriptor wins.
-    let mut vo_metadata: Vec<ColumnInfo> = Vec::new();
-    // Text columns that the file marks as timestamps (xtype), cast below.
-    let mut timestamps: Vec<String> = Vec::new();
-    let format = format_of(req)?;
-    if req.skip_bad_rows > 0 && !matches!(format, Format::FixedWidth | Format::Whitespace) {
-        return Err(Error::Request(
-            "--skip-bad-rows works on ASCII tables; in CSV, FITS, VOTable and Parquet input the first bad value stops the ingest".into(),
-        ));
-    }
-    let provider: Arc<dyn datafusion::catalog::TableProvider> = match format {
-        Format::FixedWidth | Format::Whitespace => {
-            let fixed = format_of(req)? == Format::FixedWidth;
-            if d.columns.is_empty() {
-                return Err(Error::Request(
-                    "an ASCII table needs a descriptor listing its columns (--meta FILE; draft one with --describe)".into(),
-                ));
-            }
-            let layout = if fixed {
-                let ranges: Vec<&str> = d
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        c.bytes.as_deref().ok_or_else(|| {
-                            Error::Request(format!("column {} has no byte range", c.name))
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                TextTable::fixed_layout(&ranges).ok_or_else(|| {
-                    Error::Request("byte ranges are written \"first-last\", 1-based".into())
-                })?
-            } else {
-                Layout::Whitespace
-            };
-            let columns = d
-                .columns
-                .iter()
-                .map(|c| TextColumn {
-                    name: c.name.clone(),
-                    ty: c
-                        .ty
-                        .as_deref()
-                        .and_then(parse_type)
-                        .unwrap_or(AdqlType::Varchar),
-                    nulls: c.null.iter().chain(&d.source.null).cloned().collect(),
-                })
-                .collect();
-            let table = TextTable {
-                files: req.files.clone(),
-                layout,
-                columns,
-                batch_rows: 8192,
-                skip_bad_rows: req.skip_bad_rows,
-                skipped: Arc::clone(skipped),
-            };
-            let part = Arc::new(SourcePartition::new(table));
-            Arc::new(StreamingTable::try_new(
-                Arc::clone(
-                    datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
-                ),
-                vec![part],
-            )?)
-        }
-        Format::Csv(delim) => {
-            let gz = paths.iter().all(|p| p.ends_with(".gz"));
-            let ext = paths.first().map(|p| extension_of(p)).unwrap_or_default();
-            let nulls: Vec<String> = d.source.null.iter().map(|n| regex_escape(n)).collect();
-            let mut options = CsvReadOptions::new()
-                .has_header(d.source.header.unwrap_or(true))
-                .delimiter(delim)
-                .file_extension(&ext)
-                .schema_infer_max_records(100_000);
-            if let Some(q) = single_byte(d.source.quote.as_deref(), "quote")? {
-                options = options.quote(q);
-            }
-            if let Some(e) = single_byte(d.source.escape.as_deref(), "escape")? {
-                options = options.escape(e);
-            }
-            if gz {
-                options = options.file_compression_type(FileCompressionType::GZIP);
-            }
-            if !nulls.is_empty() {
-                options = options.null_regex(Some(format!("^({})$", nulls.join("|"))));
-            }
-            // Types from the descriptor, when it gives every column's, win over inference.
-            let declared: Option<Vec<Field>> = d
-                .columns
-                .iter()
-                .map(|c| {
-                    let ty = parse_type(c.ty.as_deref()?)?;
-                    Some(Field::new(&c.name, ty.to_arrow(), true))
-                })
-                .collect();
-            let declared = declared.filter(|f| !f.is_empty()).map(Schema::new);
-            // Otherwise infer each file's schema and merge them: an integer
-            // column in one file and a float in another is a float column.
-            let inferred = match &declared {
-                Some(_) => None,
-                None if paths.len() > 1 => {
-                    let mut merged: Option<Schema> = None;
-                    for p in &paths {
-                        let s = ctx
-                            .read_csv(p.clone(), options.clone())
-                            .await?
-                            .schema()
-                            .as_arrow()
-                            .clone();
-                        merged = Some(match merged {
-                            None => s,
-                            Some(m) => merge_schemas(&m, &s, p)?,
-                        });
-                    }
-                    merged
-                }
-                None => None,
-            };
-            if let Some(schema) = declared.as_ref().or(inferred.as_ref()) {
-                options = options.schema(schema);
-            }
-            let mut df = ctx.read_csv(paths.clone(), options).await?;
-            // Without a header line the columns are named by the descriptor, in order.
-            if d.source.header == Some(false) && !d.columns.is_empty() {
-                let found: Vec<String> = df
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                if found.len() != d.columns.len() {
-                    return Err(Error::Input {
-                        file: paths[0].clone(),
-                        message: format!(
-                            "{} columns, but the descriptor names {}",
-                            found.len(),
-                            d.columns.len()
-                        ),
-                    });
-                }
-                for (old, spec) in found.iter().zip(&d.columns) {
-                    df = df.with_column_renamed(old, &spec.name)?;
-                }
-            }
-            df.into_view()
-        }
-        Format::Parquet => {
-            let df = ctx
-                // Keep the Arrow schema's field metadata: units, UCDs and
-                // descriptions that Corvus (or pyarrow) wrote there.
-                .read_parquet(
-                    paths.clone(),
-                    ParquetReadOptions::default().skip_metadata(false),
-                )
-                .await?;
-            df.into_view()
-        }
-        Format::Fits => {
-            let [file] = req.files.as_slice() else {
-                return Err(Error::Request(
-                    "FITS tables are ingested one file at a time".into(),
-                ));
-            };
-            let table = fits::FitsTable::open(file)?;
-            vo_metadata = table.column_infos();
-            timestamps = table.timestamp_columns();
-            let part = Arc::new(SourcePartition::new(table));
-            let schema = Arc::clone(
-                datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
-            );
-            Arc::new(StreamingTable::try_new(schema, vec![part])?)
-        }
-        Format::VoTable => {
-            let [file] = req.files.as_slice() else {
-                return Err(Error::Request(
-                    "VOTables are ingested one file at a time".into(),
-                ));
-            };
-            let table = votable::VoTable::open(file)?;
-            vo_metadata = table.fields.iter().map(|f| f.column.clone()).collect();
-            timestamps = table
-                .fields
-                .iter()
-                .filter(|f| f.timestamp)
-                .map(|f| f.column.name.clone())
-                .collect();
-            let part = Arc::new(SourcePartition::new(table));
-            let schema = Arc::clone(
-                datafusion::physical_plan::streaming::PartitionStream::schema(part.as_ref()),
-            );
-            Arc::new(StreamingTable::try_new(schema, vec![part])?)
-        }
-    };
-    let provider = cast_timestamps(ctx, provider, &timestamps)?;
-    let arrow = provider.schema();
-    let mut info = TableInfo::from_arrow("ingest", "raw", &arrow);
-    for c in &mut info.columns {
-        if let Some(own) = vo_metadata.iter().find(|v| v.name == c.name) {
-            c.meta = own.meta.clone();
-            if !timestamps.contains(&c.name) {
-                c.ty = own.ty;
-            }
-        }
-        if let Some(spec) = d.columns.iter().find(|s| s.name == c.name) {
-            let meta = &mut c.meta;
-            // An empty string (as in a draft from --describe) says nothing.
-            let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-            meta.unit = given(&spec.unit).or(meta.unit.take());
-            meta.ucd = given(&spec.ucd).or(meta.ucd.take());
-            meta.utype = given(&spec.utype).or(meta.utype.take());
-            meta.description = given(&spec.description).or(meta.description.take());
-            meta.principal = spec.principal.or(meta.principal);
-        }
-    }
-    Ok((info, provider))
-}
-
-/// The provider with the `names` columns (ISO 8601 text) cast to
-/// timestamps, so that a VOTable or FITS file written by Corvus reads back
-/// with its timestamp columns as timestamps.
-fn cast_timestamps(
-    ctx: &SessionContext,
-    provider: Arc<dyn datafusion::catalog::TableProvider>,
-    names: &[String],
-) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
-    use datafusion::arrow::datatypes::{DataType, TimeUnit};
-    use datafusion::prelude::{cast, col};
-    if names.is_empty() {
-        return Ok(provider);
-    }
-    let schema = provider.schema();
-    let exprs: Vec<_> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let c = col(datafusion::common::Column::from_name(f.name()));
-            if names.contains(f.name()) {
-                cast(c, DataType::Timestamp(TimeUnit::Microsecond, None)).alias(f.name())
-            } else {
-                c
-            }
-        })
-        .collect();
-    Ok(ctx.read_table(provider)?.select(exprs)?.into_view())
-}
-
-/// The schema that holds both: same names in the same order; integer and
-/// float columns merge to float, anything else that differs to text.
-fn merge_schemas(a: &Schema, b: &Schema, file: &str) -> Result<Schema> {
-    use datafusion::arrow::datatypes::DataType;
-    if a.fields().len() != b.fields().len() {
-        return Err(Error::Input {
-            file: file.to_string(),
-            message: format!(
-                "{} columns, but the first file has {}",
-                b.fields().len(),
-                a.fields().len()
-            ),
-        });
-    }
-    let fields = a
-        .fields()
-        .iter()
-        .zip(b.fields())
-        .map(|(x, y)| {
-            if x.name() != y.name() {
-                return Err(Error::Input {
-                    file: file.to_string(),
-                    message: format!(
-                        "column '{}' where the first file has '{}'",
-                        y.name(),
-                        x.name()
-                    ),
-                });
-            }
-            let ty = match (x.data_type(), y.data_type()) {
-                (s, t) if s == t => s.clone(),
-                (DataType::Null, t) | (t, DataType::Null) => t.clone(),
-                (DataType::Int64, DataType::Float64) | (DataType::Float64, DataType::Int64) => {
-                    DataType::Float64
-                }
-                _ => DataType::Utf8,
-            };
-            Ok(Field::new(x.name(), ty, true))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Schema::new(fields))
-}
-
-fn extension_of(path: &str) -> String {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    match name.find('.') {
-        Some(i) => name[i..].to_string(),
-        None => String::new(),
-    }
-}
-
-/// Escapes regex metacharacters: only ASCII punctuation may be escaped
-/// (DataFusion panics on a regex that does not compile).
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_punctuation() {
-                format!("\\{c}")
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    Ok(TableRead {
+        info,
+        schema: provider.schema(),
+        batches,
+        warnings,
+    })
 }
 
 /// The main position: the descriptor's, else UCDs, else the usual names.
@@ -668,7 +280,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     };
     let mut session = Session::new(Some(INGEST_MEMORY))?;
     let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
-    register_input(&mut session, req, &skipped).await?;
+    let warnings = register_input(&mut session, req, &skipped).await?;
 
     // The published columns and derived ones, as one ADQL query over ingest.raw.
     let d = &req.descriptor;
@@ -826,6 +438,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         record,
         seconds: started.elapsed().as_secs_f64(),
         skipped,
+        warnings,
     })
 }
 
@@ -840,16 +453,19 @@ pub fn estimate_rows(req: &Request) -> Option<u64> {
             return None;
         }
         total += match format {
-            Format::Parquet => {
+            InputFormat::Parquet => {
                 let file = std::fs::File::open(f).ok()?;
                 let meta =
                     datafusion::parquet::file::reader::SerializedFileReader::new(file).ok()?;
                 use datafusion::parquet::file::reader::FileReader;
                 meta.metadata().file_metadata().num_rows() as u64
             }
-            Format::Fits => fits::FitsTable::open(f).ok()?.row_count(),
-            Format::VoTable => return None,
-            Format::FixedWidth | Format::Whitespace | Format::Csv(_) => {
+            InputFormat::Fits => fits::FitsTable::open(f).ok()?.row_count(),
+            InputFormat::VoTable => return None,
+            InputFormat::FixedWidth
+            | InputFormat::Whitespace
+            | InputFormat::Csv
+            | InputFormat::Tsv => {
                 use std::io::Read;
                 let size = std::fs::metadata(f).ok()?.len();
                 let mut head = vec![0u8; 64 * 1024];
@@ -959,18 +575,4 @@ fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn null_sentinels_become_valid_regexes() {
-        for s in ["-999", "n/a", "é", "(none)", "*", "\\", "1.5e3"] {
-            let r = format!("^({})$", regex_escape(s));
-            let re = regex::Regex::new(&r).unwrap();
-            assert!(re.is_match(s), "{r}");
-        }
-    }
 }

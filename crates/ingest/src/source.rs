@@ -1,16 +1,13 @@
 //! Readers of our own (ASCII, FITS, VOTable) as DataFusion sources: each runs
 //! on a blocking thread and hands batches over a channel that holds two at
 //! most, so memory is bounded by the batch size whatever the file size.
+//!
+//! Knows the readers (it runs them); no reader knows it.
 
 use crate::fits::FitsTable;
 use crate::text_table::TextTable;
 use crate::votable::VoTable;
-use catalog_model::AdqlType;
-use datafusion::arrow::array::{
-    ArrayBuilder, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
-    Int64Builder, ListBuilder, StringBuilder,
-};
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
@@ -19,30 +16,6 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use std::fmt::Debug;
 use std::sync::Arc;
-
-/// The Arrow schema of columns given by name and type (all nullable).
-pub(crate) fn schema_of<'a>(columns: impl IntoIterator<Item = (&'a str, AdqlType)>) -> SchemaRef {
-    Arc::new(Schema::new(
-        columns
-            .into_iter()
-            .map(|(name, ty)| Field::new(name, ty.to_arrow(), true))
-            .collect::<Vec<_>>(),
-    ))
-}
-
-/// An empty Arrow builder for values of `ty` (geometry and arrays as lists of doubles).
-pub(crate) fn builder_for(ty: AdqlType) -> Box<dyn ArrayBuilder> {
-    match ty {
-        AdqlType::Boolean => Box::new(BooleanBuilder::new()),
-        AdqlType::SmallInt => Box::new(Int16Builder::new()),
-        AdqlType::Integer => Box::new(Int32Builder::new()),
-        AdqlType::BigInt => Box::new(Int64Builder::new()),
-        AdqlType::Real => Box::new(Float32Builder::new()),
-        AdqlType::Double => Box::new(Float64Builder::new()),
-        AdqlType::Varchar => Box::new(StringBuilder::new()),
-        _ => Box::new(ListBuilder::new(Float64Builder::new())),
-    }
-}
 
 type Sink<'a> = &'a mut dyn FnMut(RecordBatch) -> Result<(), DataFusionError>;
 

@@ -5,7 +5,6 @@
 //! value is parsed into its declared type; one that does not fit stops the
 //! ingest with the file, line, column, value and expected type.
 
-use crate::descriptor::parse_bytes;
 use catalog_model::AdqlType;
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Float32Builder, Float64Builder, Int16Builder,
@@ -67,7 +66,7 @@ impl TextTable {
 
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> SchemaRef {
-        crate::source::schema_of(self.columns.iter().map(|c| (c.name.as_str(), c.ty)))
+        crate::columns::schema_of(self.columns.iter().map(|c| (c.name.as_str(), c.ty)))
     }
 
     /// Reads all files, calling `sink` with each batch.
@@ -287,10 +286,30 @@ fn push(
     Ok(())
 }
 
+/// Parses a 1-based inclusive byte range "a-b" (or a single byte "a").
+pub fn parse_bytes(range: &str) -> Option<(usize, usize)> {
+    let (a, b) = match range.split_once('-') {
+        Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
+        None => {
+            let a = range.trim().parse().ok()?;
+            (a, a)
+        }
+    };
+    (a >= 1 && b >= a).then_some((a, b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(parse_bytes("1-6"), Some((1, 6)));
+        assert_eq!(parse_bytes("12"), Some((12, 12)));
+        assert_eq!(parse_bytes("6-1"), None);
+        assert_eq!(parse_bytes("0-3"), None);
+    }
 
     fn table(file: PathBuf, layout: Layout, cols: &[(&str, AdqlType)]) -> TextTable {
         TextTable {

@@ -2,7 +2,19 @@
 //! metadata (name, datatype, arraysize, unit, ucd, utype, xtype,
 //! DESCRIPTION) and its data in TABLEDATA, BINARY or BINARY2 (§5), read as a
 //! stream of batches.
+//!
+//! Read as archives write it: numeric TABLEDATA cells `null`, `NULL`, `NaN`,
+//! `nan` and empty are NULL (IRSA writes `null`). FIELDs of types with no
+//! column type here (complex numbers, arrays of booleans or bits, unknown
+//! datatypes) are left out and listed by [`VoTable::left_out`]. An
+//! arraysize is a claim checked against each cell: a TABLEDATA cell must
+//! hold the elements it declares, and a BINARY/BINARY2 cell is read only
+//! when the stream holds its bytes.
+//!
+//! Must never know the other readers or the ingest pipeline.
 
+use crate::columns::LeftOut;
+use crate::error::read_error as err;
 use base64::Engine as _;
 use catalog_model::{AdqlType, ColumnInfo, ColumnMeta};
 use datafusion::arrow::array::{
@@ -17,23 +29,48 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// How many elements a FIELD's values have (its arraysize, VOTable 1.5 §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Exactly this many (no arraysize: one).
+    Fixed(usize),
+    /// Up to this many (`10*`).
+    AtMost(usize),
+    /// Any number (`*`).
+    Any,
+}
+
 /// A FIELD.
 #[derive(Debug, Clone)]
 pub struct VoField {
     /// Column metadata for the catalog.
     pub column: ColumnInfo,
     datatype: String,
-    /// Elements per value: None for variable length, Some(1) for scalars.
-    count: Option<usize>,
+    /// Elements per value.
+    count: Count,
     /// The VALUES null sentinel.
     null: Option<String>,
     /// A text field with the DALI xtype timestamp: read as text, then cast
     /// to a timestamp column (see `open_input`).
     pub timestamp: bool,
+    /// Why the field is left out, when it is.
+    left_out: Option<String>,
 }
 
-fn err(file: &Path, msg: impl std::fmt::Display) -> DataFusionError {
-    DataFusionError::Execution(format!("{}: {msg}", file.display()))
+impl VoField {
+    /// Whether the field is read into a column.
+    pub fn is_stored(&self) -> bool {
+        self.left_out.is_none()
+    }
+
+    /// The arraysize as written, for messages.
+    fn arraysize(&self) -> String {
+        match self.count {
+            Count::Fixed(n) => n.to_string(),
+            Count::AtMost(n) => format!("{n}*"),
+            Count::Any => "*".into(),
+        }
+    }
 }
 
 fn open(file: &Path) -> Result<Box<dyn BufRead>, DataFusionError> {
@@ -53,32 +90,79 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
         .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
+/// An arraysize (`3`, `10*`, `*`, `2x3`, `64x64x10*`, VOTable 1.5 §2.2): the
+/// product of its dimensions; the last may end in `*`.
+fn parse_arraysize(a: &str) -> Option<Count> {
+    let a = a.trim();
+    if a == "*" {
+        return Some(Count::Any);
+    }
+    let (dims, variable) = match a.strip_suffix('*') {
+        Some(d) => (d, true),
+        None => (a, false),
+    };
+    let mut n: usize = 1;
+    for d in dims.split('x') {
+        if d.is_empty() && variable {
+            // `2x*`: any number of rows of two.
+            return Some(Count::Any);
+        }
+        n = n.checked_mul(d.trim().parse::<usize>().ok()?)?;
+    }
+    Some(if variable {
+        Count::AtMost(n)
+    } else {
+        Count::Fixed(n)
+    })
+}
+
 fn field_of(e: &BytesStart<'_>, file: &Path) -> Result<VoField, DataFusionError> {
     let name = attr(e, "name").ok_or_else(|| err(file, "a FIELD has no name"))?;
     let datatype =
         attr(e, "datatype").ok_or_else(|| err(file, format!("FIELD {name} has no datatype")))?;
-    let arraysize = attr(e, "arraysize");
     let xtype = attr(e, "xtype");
     let is_text = datatype == "char" || datatype == "unicodeChar";
-    let count = match arraysize.as_deref() {
-        None => Some(1),
-        Some(a) if a.ends_with('*') => None,
-        Some(a) => {
-            let n: usize = a
-                .split('x')
-                .map(|d| d.trim().parse::<usize>().unwrap_or(1))
-                .product();
-            Some(n)
-        }
+    let count = match attr(e, "arraysize") {
+        None => Count::Fixed(1),
+        Some(a) => parse_arraysize(&a).ok_or_else(|| {
+            err(
+                file,
+                format!(
+                    "FIELD {name}: arraysize '{a}' is not a size (3, 10*, *, 2x3, 64x64x10*) a number can hold"
+                ),
+            )
+        })?,
     };
+    let mut left_out = None;
     let ty = if is_text {
         AdqlType::Varchar
-    } else if count != Some(1) {
-        match xtype.as_deref() {
-            Some("point") => AdqlType::Point,
-            Some("circle") => AdqlType::Circle,
-            Some("polygon") => AdqlType::Polygon,
-            _ => AdqlType::Array,
+    } else if count != Count::Fixed(1) {
+        match datatype.as_str() {
+            "boolean" | "bit" => {
+                left_out = Some(format!(
+                    "datatype {datatype} with arraysize {}: arrays of {datatype}s cannot be stored",
+                    attr(e, "arraysize").unwrap_or_default()
+                ));
+                AdqlType::Unknown
+            }
+            "floatComplex" | "doubleComplex" => {
+                left_out = Some(format!(
+                    "datatype {datatype}: complex numbers cannot be stored"
+                ));
+                AdqlType::Unknown
+            }
+            "unsignedByte" | "short" | "int" | "long" | "float" | "double" => {
+                match xtype.as_deref() {
+                    Some("point") => AdqlType::Point,
+                    Some("circle") => AdqlType::Circle,
+                    Some("polygon") => AdqlType::Polygon,
+                    _ => AdqlType::Array,
+                }
+            }
+            other => {
+                left_out = Some(format!("datatype '{other}' is not a VOTable datatype"));
+                AdqlType::Unknown
+            }
         }
     } else {
         match datatype.as_str() {
@@ -88,11 +172,15 @@ fn field_of(e: &BytesStart<'_>, file: &Path) -> Result<VoField, DataFusionError>
             "long" => AdqlType::BigInt,
             "float" => AdqlType::Real,
             "double" => AdqlType::Double,
-            other => {
-                return Err(err(
-                    file,
-                    format!("FIELD {name}: datatype '{other}' is not supported"),
+            "floatComplex" | "doubleComplex" => {
+                left_out = Some(format!(
+                    "datatype {datatype}: complex numbers cannot be stored"
                 ));
+                AdqlType::Unknown
+            }
+            other => {
+                left_out = Some(format!("datatype '{other}' is not a VOTable datatype"));
+                AdqlType::Unknown
             }
         }
     };
@@ -113,6 +201,7 @@ fn field_of(e: &BytesStart<'_>, file: &Path) -> Result<VoField, DataFusionError>
         count,
         null: None,
         timestamp,
+        left_out,
     })
 }
 
@@ -167,18 +256,22 @@ pub fn read_fields(file: &Path) -> Result<Vec<VoField>, DataFusionError> {
 /// Builds Arrow columns for VOTable fields.
 struct Columns {
     builders: Vec<Box<dyn ArrayBuilder>>,
+    /// For each field, its builder; `None` for a field left out.
+    index: Vec<Option<usize>>,
     schema: SchemaRef,
     rows: usize,
 }
 
 impl Columns {
-    fn new(schema: SchemaRef, fields: &[VoField]) -> Self {
+    fn new(schema: SchemaRef, fields: &[VoField], index: Vec<Option<usize>>) -> Self {
         let builders = fields
             .iter()
-            .map(|f| crate::source::builder_for(f.column.ty))
+            .filter(|f| f.is_stored())
+            .map(|f| crate::columns::builder_for(f.column.ty))
             .collect();
         Columns {
             builders,
+            index,
             schema,
             rows: 0,
         }
@@ -275,15 +368,36 @@ fn append(b: &mut dyn ArrayBuilder, v: Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a numeric TABLEDATA cell says "no value": empty (VOTable 1.5
+/// §5.1), `NaN` (null for floating point, §6), or the `null` and `NULL`
+/// that archives write (IRSA among them).
+fn is_null_word(t: &str) -> bool {
+    t.is_empty() || t.eq_ignore_ascii_case("null") || t.eq_ignore_ascii_case("nan")
+}
+
 /// Parses a TABLEDATA cell.
 fn parse_td(f: &VoField, text: &str) -> Result<Value, String> {
     let t = text.trim();
     let is_text = f.column.ty == AdqlType::Varchar;
-    if (!is_text && t.is_empty()) || f.null.as_deref() == Some(t) {
+    if (!is_text && is_null_word(t)) || f.null.as_deref() == Some(t) {
         return Ok(Value::Null);
     }
     Ok(match f.column.ty {
-        AdqlType::Varchar => Value::Text(text.to_string()),
+        AdqlType::Varchar => {
+            // Shorter is padding left out (§5.1's example); longer is not
+            // what the FIELD declares. No arraysize is often a writer's
+            // slip for `*`, and taken as such.
+            if let Count::Fixed(n @ 2..) | Count::AtMost(n) = f.count {
+                let chars = text.chars().count();
+                if chars > n {
+                    return Err(format!(
+                        "text of at most {n} characters (arraysize {}), not {chars}",
+                        f.arraysize()
+                    ));
+                }
+            }
+            Value::Text(text.to_string())
+        }
         AdqlType::Boolean => match t.to_ascii_lowercase().as_str() {
             "t" | "true" | "1" => Value::Bool(true),
             "f" | "false" | "0" => Value::Bool(false),
@@ -299,12 +413,30 @@ fn parse_td(f: &VoField, text: &str) -> Result<Value, String> {
             Value::Int(v.ok_or("an integer")?)
         }
         AdqlType::Real | AdqlType::Double => Value::Float(parse_float(t).ok_or("a number")?),
-        _ => Value::Numbers(
-            t.split_whitespace()
+        _ => {
+            let xs = t
+                .split_whitespace()
                 .map(parse_float)
                 .collect::<Option<Vec<f64>>>()
-                .ok_or("numbers separated by spaces")?,
-        ),
+                .ok_or("numbers separated by spaces")?;
+            let fits = match f.count {
+                Count::Fixed(n) => xs.len() == n,
+                Count::AtMost(n) => xs.len() <= n,
+                Count::Any => true,
+            };
+            if !fits {
+                return Err(format!(
+                    "{} numbers (arraysize {}), but it has {}",
+                    match f.count {
+                        Count::AtMost(_) => "at most",
+                        _ => "exactly",
+                    },
+                    f.arraysize(),
+                    xs.len()
+                ));
+            }
+            Value::Numbers(xs)
+        }
     })
 }
 
@@ -317,29 +449,88 @@ fn parse_float(t: &str) -> Option<f64> {
     }
 }
 
-/// Reads one value of `f` from a BINARY/BINARY2 byte stream.
-fn read_binary(
-    f: &VoField,
-    bytes: &mut impl FnMut(usize) -> Option<Vec<u8>>,
-) -> Result<Option<Value>, String> {
-    let count = match f.count {
-        Some(n) => n,
-        None => match bytes(4) {
-            Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize,
-            None => return Ok(None),
-        },
-    };
-    let size = match f.datatype.as_str() {
+/// The decoded bytes of a BINARY/BINARY2 STREAM, read cell by cell.
+struct Stream<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Stream<'a> {
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    /// The next `n` bytes, or what is wrong: `what` names the claim that
+    /// asked for them.
+    fn take(&mut self, n: usize, what: impl FnOnce() -> String) -> Result<&'a [u8], String> {
+        if n > self.remaining() {
+            return Err(format!(
+                "{} {n} bytes, but the stream holds only {} more",
+                what(),
+                self.remaining()
+            ));
+        }
+        let out = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+}
+
+/// Bytes of one element of `datatype` in a binary stream (VOTable 1.5
+/// §2.1, Table 1); `None` for bits (packed) and unknown datatypes.
+fn element_bytes(datatype: &str) -> Option<usize> {
+    Some(match datatype {
         "boolean" | "unsignedByte" | "char" => 1,
         "short" | "unicodeChar" => 2,
         "int" | "float" => 4,
-        "long" | "double" => 8,
-        "bit" => return Err("bit arrays are not supported in binary serialisations".into()),
-        other => return Err(format!("datatype {other} is not supported")),
+        "long" | "double" | "floatComplex" => 8,
+        "doubleComplex" => 16,
+        _ => return None,
+    })
+}
+
+/// Reads one value of `f` from a BINARY/BINARY2 stream; a field left out
+/// is read past and gives `Value::Null`.
+fn read_binary(f: &VoField, stream: &mut Stream<'_>) -> Result<Value, String> {
+    let count = match f.count {
+        Count::Fixed(n) => n,
+        Count::AtMost(_) | Count::Any => {
+            let b = stream.take(4, || {
+                "the element count of a variable-length cell needs".into()
+            })?;
+            let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            if let Count::AtMost(max) = f.count
+                && n > max
+            {
+                return Err(format!(
+                    "a cell of {n} elements, but arraysize {} allows at most {max}",
+                    f.arraysize()
+                ));
+            }
+            n
+        }
     };
-    let Some(raw) = bytes(size * count) else {
-        return Ok(None);
+    let bytes = match (f.datatype.as_str(), element_bytes(&f.datatype)) {
+        ("bit", _) => Some(count.div_ceil(8)),
+        (_, Some(size)) => count.checked_mul(size),
+        (other, None) => {
+            return Err(format!(
+                "datatype '{other}' has no known size in a binary stream"
+            ));
+        }
     };
+    let claim = || match f.count {
+        Count::Fixed(_) => format!("arraysize {} makes a cell of", f.arraysize()),
+        _ => format!("a cell of {count} elements needs"),
+    };
+    let raw = match bytes {
+        Some(n) => stream.take(n, claim)?,
+        None => return Err(format!("{} more bytes than any stream holds", claim())),
+    };
+    if !f.is_stored() {
+        return Ok(Value::Null);
+    }
+    let size = element_bytes(&f.datatype).unwrap_or(1);
     let num = |c: &[u8]| -> f64 {
         match f.datatype.as_str() {
             "unsignedByte" => c[0] as f64,
@@ -358,7 +549,7 @@ fn read_binary(
             _ => i64::from_be_bytes(c.try_into().unwrap_or([0; 8])),
         }
     };
-    Ok(Some(match f.column.ty {
+    Ok(match f.column.ty {
         AdqlType::Varchar => {
             let s = if f.datatype == "unicodeChar" {
                 let units: Vec<u16> = raw
@@ -367,26 +558,30 @@ fn read_binary(
                     .collect();
                 String::from_utf16_lossy(&units)
             } else {
-                String::from_utf8_lossy(&raw).into_owned()
+                String::from_utf8_lossy(raw).into_owned()
             };
             Value::Text(s.trim_end_matches('\0').to_string())
         }
-        AdqlType::Boolean => match raw[0] {
-            b'T' | b't' | b'1' => Value::Bool(true),
-            b'F' | b'f' | b'0' => Value::Bool(false),
+        AdqlType::Boolean if f.datatype == "bit" => match raw.first() {
+            Some(b) => Value::Bool(b & 0x80 != 0),
+            None => Value::Null,
+        },
+        AdqlType::Boolean => match raw.first() {
+            Some(b'T' | b't' | b'1') => Value::Bool(true),
+            Some(b'F' | b'f' | b'0') => Value::Bool(false),
             _ => Value::Null,
         },
         AdqlType::SmallInt | AdqlType::Integer | AdqlType::BigInt => {
-            let v = int(&raw);
+            let v = int(raw);
             if f.null.as_deref().and_then(|n| n.parse::<i64>().ok()) == Some(v) {
                 Value::Null
             } else {
                 Value::Int(v)
             }
         }
-        AdqlType::Real | AdqlType::Double => Value::Float(num(&raw)),
+        AdqlType::Real | AdqlType::Double => Value::Float(num(raw)),
         _ => Value::Numbers(raw.chunks(size).map(num).collect()),
-    }))
+    })
 }
 
 /// A VOTable to read in batches.
@@ -410,11 +605,42 @@ impl VoTable {
         })
     }
 
+    /// The fields read into columns.
+    pub fn stored_fields(&self) -> impl Iterator<Item = &VoField> {
+        self.fields.iter().filter(|f| f.is_stored())
+    }
+
+    /// The fields left out, and why.
+    pub fn left_out(&self) -> Vec<LeftOut> {
+        self.fields
+            .iter()
+            .filter_map(|f| {
+                Some(LeftOut {
+                    column: f.column.name.clone(),
+                    reason: f.left_out.clone()?,
+                })
+            })
+            .collect()
+    }
+
+    /// For each field, the index of its column among the stored ones.
+    fn column_of(&self) -> Vec<Option<usize>> {
+        let mut next = 0;
+        self.fields
+            .iter()
+            .map(|f| {
+                f.is_stored().then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    }
+
     /// The Arrow schema of the batches.
     pub fn schema(&self) -> SchemaRef {
-        crate::source::schema_of(
-            self.fields
-                .iter()
+        crate::columns::schema_of(
+            self.stored_fields()
                 .map(|f| (f.column.name.as_str(), f.column.ty)),
         )
     }
@@ -427,7 +653,7 @@ impl VoTable {
         let file = &self.file;
         let mut reader = quick_xml::Reader::from_reader(open(file)?);
         let mut buf = Vec::new();
-        let mut cols = Columns::new(self.schema(), &self.fields);
+        let mut cols = Columns::new(self.schema(), &self.fields, self.column_of());
         let mut cell = 0usize;
         let mut row = 0usize;
         let mut text = String::new();
@@ -538,16 +764,22 @@ impl VoTable {
                 format!("row {}: more cells than FIELDs", row + 1),
             ));
         };
+        let Some(column) = cols.index[cell] else {
+            return Ok(());
+        };
         parse_td(f, text)
-            .and_then(|v| append(cols.builders[cell].as_mut(), v))
+            .and_then(|v| append(cols.builders[column].as_mut(), v))
             .map_err(|expected| {
+                let value = text.trim();
+                // A long cell is shown by its start: the message stays a line.
+                let shown: String = value.chars().take(60).collect();
+                let more = if shown.len() < value.len() { "…" } else { "" };
                 err(
                     &self.file,
                     format!(
-                        "row {}: column {}: value '{}' is not {expected}",
+                        "row {}: column {}: value '{shown}{more}' is not {expected}",
                         row + 1,
                         f.column.name,
-                        text.trim()
                     ),
                 )
             })
@@ -560,40 +792,31 @@ impl VoTable {
         with_nulls: bool,
         sink: &mut impl FnMut(RecordBatch) -> Result<(), DataFusionError>,
     ) -> Result<usize, DataFusionError> {
-        let mut pos = 0usize;
+        let mut stream = Stream { data, pos: 0 };
         let mut row = 0usize;
-        let take = |n: usize, pos: &mut usize| -> Option<Vec<u8>> {
-            let out = data.get(*pos..*pos + n)?.to_vec();
-            *pos += n;
-            Some(out)
-        };
         let mask_len = self.fields.len().div_ceil(8);
-        while pos < data.len() {
+        while stream.remaining() > 0 {
             let mask = if with_nulls {
-                match take(mask_len, &mut pos) {
-                    Some(m) => m,
-                    None => break,
+                match stream.take(mask_len, String::new) {
+                    Ok(m) => m,
+                    Err(_) => break,
                 }
             } else {
-                Vec::new()
+                &[]
             };
             for (i, f) in self.fields.iter().enumerate() {
-                let value = read_binary(f, &mut |n| take(n, &mut pos))
-                    .map_err(|m| {
-                        err(
-                            &self.file,
-                            format!("row {}: column {}: {m}", row + 1, f.column.name),
-                        )
-                    })?
-                    .ok_or_else(|| {
-                        err(
-                            &self.file,
-                            format!("row {}: the binary stream ends inside the row", row + 1),
-                        )
-                    })?;
+                let value = read_binary(f, &mut stream).map_err(|m| {
+                    err(
+                        &self.file,
+                        format!("row {}: column {}: {m}", row + 1, f.column.name),
+                    )
+                })?;
+                let Some(column) = cols.index[i] else {
+                    continue;
+                };
                 let is_null = with_nulls && mask[i / 8] & (0x80 >> (i % 8)) != 0;
                 let value = if is_null { Value::Null } else { value };
-                append(cols.builders[i].as_mut(), value).map_err(|m| {
+                append(cols.builders[column].as_mut(), value).map_err(|m| {
                     err(
                         &self.file,
                         format!("row {}: column {}: not {m}", row + 1, f.column.name),
