@@ -664,3 +664,105 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), Str
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_floats_are_doubles_and_whole_number_scaling_keeps_integers() {
+        assert_eq!(numeric_type('E', 1.0, 0.0), (AdqlType::Real, Scaling::None));
+        assert_eq!(
+            numeric_type('E', 3.0, 0.4),
+            (
+                AdqlType::Double,
+                Scaling::Float {
+                    scale: 3.0,
+                    zero: 0.4
+                }
+            )
+        );
+        assert_eq!(numeric_type('D', 1.0, 5.0).0, AdqlType::Double);
+        assert_eq!(numeric_type('J', 0.01, 0.0).0, AdqlType::Double);
+        assert_eq!(numeric_type('I', 1.0, 0.5).0, AdqlType::Double);
+        // FITS 4.0 Table 19: unsigned and signed-byte conventions.
+        assert_eq!(numeric_type('B', 1.0, -128.0).0, AdqlType::SmallInt);
+        assert_eq!(numeric_type('I', 1.0, 32768.0).0, AdqlType::Integer);
+        assert_eq!(numeric_type('J', 1.0, 2147483648.0).0, AdqlType::BigInt);
+        assert_eq!(
+            numeric_type('K', 1.0, 9223372036854775808.0).0,
+            AdqlType::BigInt
+        );
+        // Whole numbers: the narrowest type that holds every value.
+        assert_eq!(numeric_type('I', 2.0, 100.0).0, AdqlType::Integer);
+        assert_eq!(numeric_type('B', -1.0, 0.0).0, AdqlType::SmallInt);
+        assert_eq!(numeric_type('K', 2.0, 0.0).0, AdqlType::Double);
+    }
+
+    fn column(code: char, scaling: Scaling, null: Option<i64>) -> FitsColumn {
+        FitsColumn {
+            info: ColumnInfo {
+                name: "c".into(),
+                ty: AdqlType::Double,
+                meta: ColumnMeta::default(),
+            },
+            code,
+            offset: 0,
+            width: element_size(code).unwrap_or(0),
+            null,
+            scaling,
+            timestamp: false,
+            descriptor: None,
+            left_out: None,
+        }
+    }
+
+    #[test]
+    fn physical_values_are_zero_plus_scale_times_stored_and_tnull_is_a_stored_value() {
+        let float = Scaling::Float {
+            scale: 3.0,
+            zero: 0.4,
+        };
+        let v = column('E', float, None)
+            .element(&1.1f32.to_be_bytes())
+            .unwrap();
+        assert!((v - 3.7).abs() < 1e-6, "{v}");
+        let d = column('D', float, None)
+            .element(&1.1f64.to_be_bytes())
+            .unwrap();
+        assert!((d - 3.7).abs() < 1e-12, "{d}");
+        assert_eq!(
+            column('E', float, None).element(&f32::NAN.to_be_bytes()),
+            None
+        );
+        let half = Scaling::Float {
+            scale: 0.5,
+            zero: 10.0,
+        };
+        let j = column('J', half, Some(-999));
+        assert_eq!(j.element(&(-999i32).to_be_bytes()), None);
+        assert_eq!(j.element(&(-998i32).to_be_bytes()), Some(-489.0));
+    }
+
+    #[test]
+    fn unsigned_64_bit_values_beyond_a_signed_column_are_refused_by_value() {
+        let mut c = column(
+            'K',
+            Scaling::Integer {
+                scale: 1,
+                zero: 1 << 63,
+            },
+            None,
+        );
+        c.info.ty = AdqlType::BigInt;
+        let mut b = crate::columns::builder_for(AdqlType::BigInt);
+        push(&c, &(i64::MIN).to_be_bytes(), b.as_mut()).unwrap(); // 0
+        push(&c, &(-1i64).to_be_bytes(), b.as_mut()).unwrap(); // 2^63 - 1
+        let e = push(&c, &0i64.to_be_bytes(), b.as_mut()).unwrap_err(); // 2^63
+        assert!(e.contains("9223372036854775808 does not fit"), "{e}");
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int64Type;
+        let a = b.finish();
+        assert_eq!(a.as_primitive::<Int64Type>().values(), &[0, i64::MAX]);
+    }
+}

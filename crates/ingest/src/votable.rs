@@ -425,12 +425,13 @@ fn parse_td(f: &VoField, text: &str) -> Result<Value, String> {
                 Count::Any => true,
             };
             if !fits {
+                let (how, n) = match f.count {
+                    Count::AtMost(n) => ("at most", n),
+                    Count::Fixed(n) => ("exactly", n),
+                    Count::Any => ("any number of", 0),
+                };
                 return Err(format!(
-                    "{} numbers (arraysize {}), but it has {}",
-                    match f.count {
-                        Count::AtMost(_) => "at most",
-                        _ => "exactly",
-                    },
+                    "{how} {n} numbers (arraysize {}), but it has {}",
                     f.arraysize(),
                     xs.len()
                 ));
@@ -907,5 +908,172 @@ mod tests {
         })
         .unwrap();
         assert_eq!(rows, 2);
+    }
+
+    /// Reads `doc` whole: the batches, or the error's text.
+    fn read_doc(doc: &str) -> Result<(VoTable, Vec<RecordBatch>), String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.vot");
+        std::fs::write(&p, doc).unwrap();
+        let t = VoTable::open(&p).map_err(|e| e.to_string())?;
+        let mut batches = Vec::new();
+        t.read(|b| {
+            batches.push(b);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok((t, batches))
+    }
+
+    fn binary2(fields: &str, bytes: &[u8]) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        format!(
+            r#"<VOTABLE><RESOURCE><TABLE>{fields}
+<DATA><BINARY2><STREAM encoding="base64">{b64}</STREAM></BINARY2></DATA></TABLE></RESOURCE></VOTABLE>"#
+        )
+    }
+
+    #[test]
+    fn numeric_cells_that_archives_write_for_no_value_are_null() {
+        let doc = r#"<VOTABLE><RESOURCE><TABLE>
+<FIELD name="x" datatype="double"/><FIELD name="f" datatype="float"/><FIELD name="n" datatype="int"/>
+<FIELD name="v" datatype="double" arraysize="*"/><FIELD name="s" datatype="char" arraysize="*"/>
+<DATA><TABLEDATA>
+<TR><TD>null</TD><TD>NaN</TD><TD>NULL</TD><TD>null</TD><TD>null</TD></TR>
+<TR><TD>nan</TD><TD> null </TD><TD></TD><TD>NaN</TD><TD/></TR>
+<TR><TD>1.5</TD><TD>2</TD><TD>3</TD><TD>1 2</TD><TD>x</TD></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"#;
+        let (_, batches) = read_doc(doc).unwrap();
+        use datafusion::arrow::array::{Array, AsArray};
+        let b = &batches[0];
+        for c in 0..4 {
+            assert_eq!(b.column(c).null_count(), 2, "column {c}");
+            assert!(b.column(c).is_valid(2), "column {c}");
+        }
+        // In a text column "null" is text, as it may well be.
+        assert_eq!(b.column(4).as_string::<i32>().value(0), "null");
+    }
+
+    #[test]
+    fn complex_and_boolean_array_fields_are_left_out_with_the_reason() {
+        let doc = r#"<VOTABLE><RESOURCE><TABLE>
+<FIELD name="a" datatype="int"/><FIELD name="z" datatype="floatComplex"/>
+<FIELD name="flags" datatype="boolean" arraysize="3"/><FIELD name="b" datatype="double"/>
+<DATA><TABLEDATA><TR><TD>1</TD><TD>1.5 2.5</TD><TD>T F T</TD><TD>2.5</TD></TR></TABLEDATA></DATA>
+</TABLE></RESOURCE></VOTABLE>"#;
+        let (t, batches) = read_doc(doc).unwrap();
+        let left: Vec<_> = t.left_out().into_iter().map(|l| l.column).collect();
+        assert_eq!(left, ["z", "flags"]);
+        assert!(
+            t.left_out()[0]
+                .reason
+                .contains("floatComplex: complex numbers cannot be stored")
+        );
+        let names: Vec<_> = batches[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Float64Type;
+        assert_eq!(
+            batches[0].column(1).as_primitive::<Float64Type>().value(0),
+            2.5
+        );
+    }
+
+    #[test]
+    fn complex_fields_are_read_past_in_binary2() {
+        // a int, z doubleComplex (16 bytes), b double.
+        let mut bytes = vec![0u8];
+        bytes.extend(7i32.to_be_bytes());
+        bytes.extend(1.0f64.to_be_bytes());
+        bytes.extend(2.0f64.to_be_bytes());
+        bytes.extend(2.5f64.to_be_bytes());
+        let doc = binary2(
+            r#"<FIELD name="a" datatype="int"/><FIELD name="z" datatype="doubleComplex"/><FIELD name="b" datatype="double"/>"#,
+            &bytes,
+        );
+        let (_, batches) = read_doc(&doc).unwrap();
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Float64Type;
+        assert_eq!(batches[0].num_columns(), 2);
+        assert_eq!(
+            batches[0].column(1).as_primitive::<Float64Type>().value(0),
+            2.5
+        );
+    }
+
+    #[test]
+    fn an_arraysize_the_cells_do_not_have_is_refused() {
+        let doc = r#"<VOTABLE><RESOURCE><TABLE><FIELD name="v" datatype="double" arraysize="1000000000"/>
+<DATA><TABLEDATA><TR><TD>1 2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"#;
+        let e = read_doc(doc).unwrap_err();
+        assert!(
+            e.contains("row 1: column v: value '1 2' is not exactly 1000000000 numbers (arraysize 1000000000), but it has 2"),
+            "{e}"
+        );
+        let doc = r#"<VOTABLE><RESOURCE><TABLE><FIELD name="v" datatype="int" arraysize="2*"/>
+<DATA><TABLEDATA><TR><TD>1 2 3</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"#;
+        assert!(
+            read_doc(doc)
+                .unwrap_err()
+                .contains("at most 2 numbers (arraysize 2*), but it has 3")
+        );
+        let doc = r#"<VOTABLE><RESOURCE><TABLE><FIELD name="s" datatype="char" arraysize="3"/>
+<DATA><TABLEDATA><TR><TD>ab</TD></TR><TR><TD>abcd</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"#;
+        assert!(read_doc(doc).unwrap_err().contains(
+            "row 2: column s: value 'abcd' is not text of at most 3 characters (arraysize 3), not 4"
+        ));
+    }
+
+    #[test]
+    fn binary_cells_are_read_only_when_the_stream_holds_their_bytes() {
+        // A fixed arraysize of 10^9 doubles over a stream of one row of two.
+        let mut bytes = vec![0u8];
+        bytes.extend(1.0f64.to_be_bytes());
+        bytes.extend(2.0f64.to_be_bytes());
+        let doc = binary2(
+            r#"<FIELD name="v" datatype="double" arraysize="1000000000"/>"#,
+            &bytes,
+        );
+        let e = read_doc(&doc).unwrap_err();
+        assert!(
+            e.contains("row 1: column v: arraysize 1000000000 makes a cell of 8000000000 bytes, but the stream holds only 16 more"),
+            "{e}"
+        );
+        // A variable-length cell whose count says 2^32 - 1 elements.
+        let mut bytes = vec![0u8];
+        bytes.extend(u32::MAX.to_be_bytes());
+        bytes.extend(1.0f64.to_be_bytes());
+        let doc = binary2(
+            r#"<FIELD name="v" datatype="double" arraysize="*"/>"#,
+            &bytes,
+        );
+        let e = read_doc(&doc).unwrap_err();
+        assert!(e.contains("a cell of 4294967295 elements needs 34359738360 bytes, but the stream holds only 8 more"), "{e}");
+        // An arraysize too large for a number at all.
+        let doc = binary2(
+            r#"<FIELD name="v" datatype="double" arraysize="99999999999x99999999999"/>"#,
+            &bytes,
+        );
+        let e = read_doc(&doc).unwrap_err();
+        assert!(
+            e.contains("arraysize '99999999999x99999999999' is not a size"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn arraysizes() {
+        assert_eq!(parse_arraysize("3"), Some(Count::Fixed(3)));
+        assert_eq!(parse_arraysize("2x3"), Some(Count::Fixed(6)));
+        assert_eq!(parse_arraysize("64x64x10*"), Some(Count::AtMost(40960)));
+        assert_eq!(parse_arraysize("*"), Some(Count::Any));
+        assert_eq!(parse_arraysize("2x*"), Some(Count::Any));
+        assert_eq!(parse_arraysize("x"), None);
+        assert_eq!(parse_arraysize("-1"), None);
     }
 }
