@@ -184,7 +184,7 @@ async fn read_whole(
     let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
     let input = open_input(&session.ctx, &req, &skipped).await?;
     if strict {
-        input.refuse_left_out("it cannot be read; leave the column out of the table")?;
+        input.refuse_left_out("remove the column from the uploaded table")?;
     }
     let warnings = input.warnings();
     let mut info = input.info;
@@ -575,4 +575,74 @@ fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WITH_COMPLEX: &str = r#"<VOTABLE><RESOURCE><TABLE>
+<FIELD name="ra" datatype="double"/><FIELD name="z" datatype="doubleComplex"/>
+<DATA><TABLEDATA><TR><TD>10.5</TD><TD>1 2</TD></TR><TR><TD>null</TD><TD/></TR></TABLEDATA></DATA>
+</TABLE></RESOURCE></VOTABLE>"#;
+
+    fn write(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[tokio::test]
+    async fn read_table_takes_a_format_by_enum_or_by_name() {
+        let (_d, p) = write("t.csv", "a,b\n1,x\n2,y\n");
+        let (info, _, batches) = read_table(&p, InputFormat::Csv, "TAP_UPLOAD", "t", 10)
+            .await
+            .unwrap();
+        assert_eq!(info.qualified_name(), "TAP_UPLOAD.t");
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+        assert!(read_table(&p, "csv", "TAP_UPLOAD", "t", 10).await.is_ok());
+        let e = read_table(&p, "xls", "TAP_UPLOAD", "t", 10).await.unwrap_err();
+        assert!(e.to_string().contains("unknown input format 'xls'; use one of csv"), "{e}");
+        let e = read_table(&p, InputFormat::Csv, "TAP_UPLOAD", "t", 1).await.unwrap_err();
+        assert!(matches!(e, Error::TooManyRows(1)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_upload_names_the_column_it_cannot_store_or_reads_the_rest() {
+        let (_d, p) = write("t.vot", WITH_COMPLEX);
+        let e = read_table(&p, InputFormat::VoTable, "TAP_UPLOAD", "t", 10)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("t.vot: column z: datatype doubleComplex: complex numbers cannot be stored; remove the column from the uploaded table"),
+            "{e}"
+        );
+        let read = read_table_leaving_out(&p, InputFormat::VoTable, "TAP_UPLOAD", "t", 10)
+            .await
+            .unwrap();
+        let names: Vec<_> = read.info.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ra"]);
+        assert_eq!(read.batches[0].column(0).null_count(), 1);
+        assert_eq!(read.warnings.len(), 1);
+        assert!(read.warnings[0].ends_with("t.vot: column z left out: datatype doubleComplex: complex numbers cannot be stored"));
+    }
+
+    #[tokio::test]
+    async fn a_column_name_past_the_limit_is_refused() {
+        let name = "n".repeat(MAX_IDENTIFIER_CHARS + 1);
+        let (_d, p) = write("t.csv", &format!("a,{name}\n1,2\n"));
+        let e = read_table(&p, InputFormat::Csv, "TAP_UPLOAD", "t", 10)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has 1001 characters; names of at most 1000 are accepted"), "{e}");
+        let (_d, p) = write(
+            "t.vot",
+            &format!(r#"<VOTABLE><RESOURCE><TABLE><FIELD name="{name}" datatype="int"/></TABLE></RESOURCE></VOTABLE>"#),
+        );
+        let e = read_table(&p, InputFormat::VoTable, "TAP_UPLOAD", "t", 10).await.unwrap_err();
+        assert!(e.to_string().contains("has 1001 characters"), "{e}");
+    }
 }
