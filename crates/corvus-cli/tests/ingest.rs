@@ -648,3 +648,119 @@ fn headerless_csv_with_quotes_takes_names_from_the_descriptor() {
         ]
     );
 }
+
+/// A VOTable as IRSA's TAP service writes one: `null` in float cells,
+/// empty and `NaN` cells, and an integer column with a null sentinel.
+const IRSA_LIKE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">
+<RESOURCE type="results"><INFO name="QUERY_STATUS" value="OK"/>
+<TABLE>
+<FIELD name="ra" datatype="double" unit="deg" ucd="pos.eq.ra;meta.main"/>
+<FIELD name="dec" datatype="double" unit="deg" ucd="pos.eq.dec;meta.main"/>
+<FIELD name="w1mpro" datatype="float" unit="mag"/>
+<FIELD name="w1nm" datatype="int"><VALUES null="-2147483648"/></FIELD>
+<DATA><TABLEDATA>
+<TR><TD>10.684793</TD><TD>41.269065</TD><TD>null</TD><TD>-2147483648</TD></TR>
+<TR><TD>10.685</TD><TD>41.27</TD><TD>NaN</TD><TD>null</TD></TR>
+<TR><TD>10.686</TD><TD>41.271</TD><TD>9.87</TD><TD>12</TD></TR>
+<TR><TD>10.687</TD><TD>41.272</TD><TD></TD><TD>NULL</TD></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>
+"#;
+
+#[test]
+fn archive_votables_with_null_words_ingest_as_nulls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let vot = tmp.path().join("irsa.vot");
+    std::fs::write(&vot, IRSA_LIKE).unwrap();
+    let out = corvus(&[
+        "ingest",
+        vot.to_str().unwrap(),
+        "--table",
+        "irsa.allwise",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = query(&data, "SELECT w1mpro, w1nm FROM irsa.allwise ORDER BY ra");
+    assert_eq!(
+        rows,
+        [
+            ["NULL", "NULL"],
+            ["NULL", "NULL"],
+            ["9.87", "12"],
+            ["NULL", "NULL"]
+        ]
+    );
+}
+
+/// A VOTable with a complex column between two that can be stored.
+const WITH_COMPLEX: &str = r#"<VOTABLE version="1.5"><RESOURCE><TABLE>
+<FIELD name="ra" datatype="double"/><FIELD name="visibility" datatype="floatComplex"/>
+<FIELD name="dec" datatype="double"/>
+<DATA><TABLEDATA>
+<TR><TD>10.5</TD><TD>1.5 -2</TD><TD>20.5</TD></TR>
+<TR><TD>11.5</TD><TD/><TD>21.5</TD></TR>
+</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"#;
+
+#[test]
+fn a_column_that_cannot_be_stored_is_left_out_with_a_warning_or_refused_when_strict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let vot = tmp.path().join("vis.vot");
+    std::fs::write(&vot, WITH_COMPLEX).unwrap();
+    let reason = "column visibility: datatype floatComplex: complex numbers cannot be stored";
+
+    let out = corvus(&[
+        "ingest",
+        vot.to_str().unwrap(),
+        "--table",
+        "v.strict",
+        "--strict",
+        "--data",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("vis.vot: {reason}; --strict refuses")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(text(&corvus(&["tables", "--data", d]).stdout).starts_with("no tables"));
+
+    let out = corvus(&["ingest", vot.to_str().unwrap(), "--table", "v.t", "--data", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning: ") && err.contains("vis.vot: column visibility left out: datatype floatComplex: complex numbers cannot be stored"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("2 rows, 2 columns"), "{}", text(&out.stdout));
+    assert_eq!(
+        query(&data, "SELECT ra, dec FROM v.t ORDER BY ra"),
+        [["10.5", "20.5"], ["11.5", "21.5"]]
+    );
+}
+
+#[test]
+fn an_arraysize_the_cells_do_not_have_is_refused_with_the_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let vot = tmp.path().join("claim.vot");
+    std::fs::write(
+        &vot,
+        r#"<VOTABLE><RESOURCE><TABLE><FIELD name="ra" datatype="double"/>
+<FIELD name="spectrum" datatype="float" arraysize="1000000000"/>
+<DATA><TABLEDATA><TR><TD>1</TD><TD>0.5 0.25 0.125</TD></TR></TABLEDATA></DATA>
+</TABLE></RESOURCE></VOTABLE>"#,
+    )
+    .unwrap();
+    let out = corvus(&["ingest", vot.to_str().unwrap(), "--table", "c.t", "--data", d]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("claim.vot: row 1: column spectrum: value '0.5 0.25 0.125' is not exactly 1000000000 numbers (arraysize 1000000000), but it has 3"),
+        "{err}"
+    );
+    assert!(text(&corvus(&["tables", "--data", d]).stdout).starts_with("no tables"));
+}
