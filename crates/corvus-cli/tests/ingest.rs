@@ -723,18 +723,32 @@ fn a_column_that_cannot_be_stored_is_left_out_with_a_warning_or_refused_when_str
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("vis.vot: {reason}; --strict refuses")), "{err}");
+    assert!(
+        err.contains(&format!("vis.vot: {reason}; --strict refuses")),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(text(&corvus(&["tables", "--data", d]).stdout).starts_with("no tables"));
 
-    let out = corvus(&["ingest", vot.to_str().unwrap(), "--table", "v.t", "--data", d]);
+    let out = corvus(&[
+        "ingest",
+        vot.to_str().unwrap(),
+        "--table",
+        "v.t",
+        "--data",
+        d,
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
         err.contains("warning: ") && err.contains("vis.vot: column visibility left out: datatype floatComplex: complex numbers cannot be stored"),
         "{err}"
     );
-    assert!(text(&out.stdout).contains("2 rows, 2 columns"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("2 rows, 2 columns"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(
         query(&data, "SELECT ra, dec FROM v.t ORDER BY ra"),
         [["10.5", "20.5"], ["11.5", "21.5"]]
@@ -755,7 +769,14 @@ fn an_arraysize_the_cells_do_not_have_is_refused_with_the_place() {
 </TABLE></RESOURCE></VOTABLE>"#,
     )
     .unwrap();
-    let out = corvus(&["ingest", vot.to_str().unwrap(), "--table", "c.t", "--data", d]);
+    let out = corvus(&[
+        "ingest",
+        vot.to_str().unwrap(),
+        "--table",
+        "c.t",
+        "--data",
+        d,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(

@@ -602,9 +602,17 @@ mod tests {
         assert_eq!(info.qualified_name(), "TAP_UPLOAD.t");
         assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
         assert!(read_table(&p, "csv", "TAP_UPLOAD", "t", 10).await.is_ok());
-        let e = read_table(&p, "xls", "TAP_UPLOAD", "t", 10).await.unwrap_err();
-        assert!(e.to_string().contains("unknown input format 'xls'; use one of csv"), "{e}");
-        let e = read_table(&p, InputFormat::Csv, "TAP_UPLOAD", "t", 1).await.unwrap_err();
+        let e = read_table(&p, "xls", "TAP_UPLOAD", "t", 10)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown input format 'xls'; use one of csv"),
+            "{e}"
+        );
+        let e = read_table(&p, InputFormat::Csv, "TAP_UPLOAD", "t", 1)
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::TooManyRows(1)), "{e}");
     }
 
@@ -626,7 +634,9 @@ mod tests {
         assert_eq!(names, ["ra"]);
         assert_eq!(read.batches[0].column(0).null_count(), 1);
         assert_eq!(read.warnings.len(), 1);
-        assert!(read.warnings[0].ends_with("t.vot: column z left out: datatype doubleComplex: complex numbers cannot be stored"));
+        assert!(read.warnings[0].ends_with(
+            "t.vot: column z left out: datatype doubleComplex: complex numbers cannot be stored"
+        ));
     }
 
     #[tokio::test]
@@ -637,12 +647,19 @@ mod tests {
             .await
             .unwrap_err()
             .to_string();
-        assert!(e.contains("has 1001 characters; names of at most 1000 are accepted"), "{e}");
+        assert!(
+            e.contains("has 1001 characters; names of at most 1000 are accepted"),
+            "{e}"
+        );
         let (_d, p) = write(
             "t.vot",
-            &format!(r#"<VOTABLE><RESOURCE><TABLE><FIELD name="{name}" datatype="int"/></TABLE></RESOURCE></VOTABLE>"#),
+            &format!(
+                r#"<VOTABLE><RESOURCE><TABLE><FIELD name="{name}" datatype="int"/></TABLE></RESOURCE></VOTABLE>"#
+            ),
         );
-        let e = read_table(&p, InputFormat::VoTable, "TAP_UPLOAD", "t", 10).await.unwrap_err();
+        let e = read_table(&p, InputFormat::VoTable, "TAP_UPLOAD", "t", 10)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("has 1001 characters"), "{e}");
     }
 }

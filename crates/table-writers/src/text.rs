@@ -2,9 +2,15 @@
 //! IANA's text/tab-separated-values (no quoting, tabs and newlines in
 //! values escaped, LF line ends, what Unix tools expect).
 //! NULL is an empty field, except in a one-column result, where an empty
-//! field would be an empty line that readers skip: there it is `""`, the
-//! quoted empty field, which readers take as missing. Geometry values are
-//! written in their DALI form, numbers separated by spaces.
+//! field would be an empty line that readers skip (pandas, pyarrow and
+//! astropy all do): there NULL, and the empty string with it, is `""`, the
+//! quoted empty field. pandas (`read_csv`, also with `sep="\t"`), pyarrow's
+//! CSV reader and astropy (`ascii.csv`, `ascii.tab`) read it as missing
+//! in CSV and in TSV alike, where IANA's TSV has no quoting but the readers
+//! apply CSV's (checked by `tests/python/test_text_results.py`); pyarrow
+//! reads it as an empty string in a text column, as it reads any empty
+//! text field. Geometry values are written in their DALI form, numbers
+//! separated by spaces.
 
 use crate::{QueryStatus, Result, ResultWriter};
 use datafusion::arrow::array::{Array, AsArray, StringArray};
@@ -190,7 +196,9 @@ impl ResultWriter for DelimitedWriter {
         let columns = TextColumns::new(batch)?;
         let escape = |out: &mut Vec<u8>, v: &str| self.field(out, v);
         let mut out = Vec::with_capacity(batch.num_rows() * 64);
+        let one_column = columns.len() == 1;
         for row in 0..batch.num_rows() {
+            let line_start = out.len();
             for col in 0..columns.len() {
                 if col > 0 {
                     out.push(self.delimiter);
@@ -199,6 +207,10 @@ impl ResultWriter for DelimitedWriter {
                     out.extend_from_slice(&self.null);
                 }
             }
+            // An empty string alone on its line would be skipped too.
+            if one_column && out.len() == line_start {
+                out.extend_from_slice(b"\"\"");
+            }
             out.extend_from_slice(self.line_end());
         }
         Ok(out)
@@ -206,5 +218,56 @@ impl ResultWriter for DelimitedWriter {
 
     fn footer(&mut self, _status: QueryStatus) -> Result<Vec<u8>> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int32Array};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    fn write(delimiter: u8, column: ArrayRef) -> String {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "x",
+            column.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![column]).unwrap();
+        let mut w = DelimitedWriter::new(schema, delimiter);
+        let mut out = w.header().unwrap();
+        out.extend(w.batch(&batch).unwrap());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_one_column_result_has_no_empty_line() {
+        let ints: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None, Some(3)]));
+        assert_eq!(write(b',', Arc::clone(&ints)), "x\r\n1\r\n\"\"\r\n3\r\n");
+        assert_eq!(write(b'\t', ints), "x\n1\n\"\"\n3\n");
+        let text: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some(""), None]));
+        assert_eq!(write(b'\t', text), "x\na\n\"\"\n\"\"\n");
+    }
+
+    #[test]
+    fn several_columns_keep_null_as_an_empty_field() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", datafusion::arrow::datatypes::DataType::Int32, true),
+            Field::new("b", datafusion::arrow::datatypes::DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int32Array::from(vec![None, Some(2)])),
+                Arc::new(StringArray::from(vec![Some(""), None])),
+            ],
+        )
+        .unwrap();
+        let mut w = DelimitedWriter::new(schema, b',');
+        assert_eq!(
+            String::from_utf8(w.batch(&batch).unwrap()).unwrap(),
+            ",\r\n2,\r\n"
+        );
     }
 }
