@@ -122,3 +122,82 @@ def test_truncated_fits_is_refused_and_leaves_nothing(corvus, tmp_path):
     assert out.returncode != 0
     assert "cut.fits" in out.stderr
     assert corvus("tables").stdout.startswith("no tables")
+
+
+def scaled_fits(path):
+    """A table whose stored values are scaled (FITS 4.0 §7.3.2): written raw by
+    astropy, then given TSCALn/TZEROn with astropy's own header editing."""
+    cols = [
+        fits.Column(name="ra", format="D", array=np.array([10.0, 20.0, 30.0])),
+        fits.Column(name="dec", format="D", array=np.array([1.0, 2.0, 3.0])),
+        fits.Column(name="f", format="E", array=np.array([1.1, 0.2, -0.8], dtype=np.float32)),
+        fits.Column(name="flux", format="J", null=-999, array=np.array([1234, -999, 500], dtype=np.int32)),
+        fits.Column(name="level", format="I", array=np.array([0, 32767, -32768], dtype=np.int16)),
+        fits.Column(name="d", format="D", array=np.array([5.0, 6.0, 8.0])),
+        fits.Column(name="sbyte", format="B", array=np.array([0, 255, 128], dtype=np.uint8)),
+    ]
+    fits.BinTableHDU.from_columns(cols).writeto(path)
+    for key, value in [("TSCAL3", 3.0), ("TZERO3", 0.4), ("TSCAL4", 0.01), ("TSCAL5", 2), ("TZERO5", 100),
+                       ("TSCAL6", 0.5), ("TZERO6", -1.0), ("TZERO7", -128)]:
+        fits.setval(path, key, value=value, ext=1)
+
+
+def test_fits_scaled_columns_hold_physical_values(corvus, tmp_path):
+    path = tmp_path / "scaled.fits"
+    scaled_fits(path)
+    corvus("ingest", path, "--table", "s.t")
+    rows = corvus.query("SELECT f, flux, level, d, sbyte FROM s.t ORDER BY ra")
+    expected = Table.read(path)  # astropy's physical values
+    for i, row in enumerate(rows):
+        for name, got in zip(["f", "d"], [row[0], row[3]]):
+            assert float(got) == pytest.approx(float(expected[name][i]), rel=1e-12), (name, i)
+        assert row[2] == str(int(expected["level"][i]))
+    assert [r[0][:5] for r in rows] == ["3.700", "1.000", "-2.00"]  # the issue: 1.1 where 3.7 is
+    # TNULL is compared with the stored value, before scaling (FITS 4.0 §7.3.2).
+    assert [r[1] for r in rows] == ["12.34", "NULL", "5.0"]
+    assert [r[4] for r in rows] == ["-128", "127", "0"]  # TZERO -128: signed bytes (Table 19)
+    types = {name: c[0] for name, c in catalog_columns(corvus.data, "s.t").items()}
+    assert types == {"ra": "Double", "dec": "Double", "f": "Double", "flux": "Double",
+                     "level": "Integer", "d": "Double", "sbyte": "SmallInt"}
+
+
+def test_fits_unsigned_integers_keep_their_exact_values(corvus, tmp_path):
+    t = Table()
+    t["u16"] = np.array([0, 65535], dtype=np.uint16)
+    t["u32"] = np.array([0, 4294967295], dtype=np.uint32)
+    t["u64"] = np.array([0, 2**63 - 1], dtype=np.uint64)
+    path = tmp_path / "unsigned.fits"
+    t.write(path)
+    corvus("ingest", path, "--table", "u.t")
+    assert corvus.query("SELECT u16, u32, u64 FROM u.t ORDER BY u16") == [
+        ["0", "0", "0"], ["65535", "4294967295", str(2**63 - 1)]]
+    types = {name: c[0] for name, c in catalog_columns(corvus.data, "u.t").items()}
+    assert types == {"u16": "Integer", "u32": "BigInt", "u64": "BigInt"}
+
+    t["u64"] = np.array([0, 2**63], dtype=np.uint64)
+    big = tmp_path / "big.fits"
+    t.write(big)
+    out = corvus("ingest", big, "--table", "u.big", check=False)
+    assert out.returncode != 0
+    assert "big.fits: row 2: column u64: the value 9223372036854775808 does not fit a signed 64-bit integer column" in out.stderr
+
+
+@pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
+def test_a_complex_column_is_left_out_with_a_warning_unless_strict(corvus, tmp_path, serialization):
+    t = Table()
+    t["ra"] = [10.5, 20.5]
+    t["dec"] = [-1.0, 1.0]
+    t["vis"] = np.array([1 + 2j, 3 - 4j], dtype=np.complex64)
+    vot = from_table(t)
+    vot.get_first_table().format = serialization
+    path = tmp_path / f"vis-{serialization}.vot"
+    writeto(vot, str(path))
+
+    out = corvus("ingest", path, "--table", "v.strict", "--strict", check=False)
+    assert out.returncode != 0
+    assert "column vis: datatype floatComplex: complex numbers cannot be stored; --strict refuses" in out.stderr
+
+    out = corvus("ingest", path, "--table", "v.t")
+    assert "column vis left out: datatype floatComplex: complex numbers cannot be stored" in out.stderr
+    assert corvus.query("SELECT ra, dec FROM v.t ORDER BY ra") == [["10.5", "-1.0"], ["20.5", "1.0"]]
+    assert list(catalog_columns(corvus.data, "v.t")) == ["ra", "dec"]
