@@ -201,3 +201,18 @@ def test_a_complex_column_is_left_out_with_a_warning_unless_strict(corvus, tmp_p
     assert "column vis left out: datatype floatComplex: complex numbers cannot be stored" in out.stderr
     assert corvus.query("SELECT ra, dec FROM v.t ORDER BY ra") == [["10.5", "-1.0"], ["20.5", "1.0"]]
     assert list(catalog_columns(corvus.data, "v.t")) == ["ra", "dec"]
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("NAXIS2", 10**12, "NAXIS2 announces 1000000000000 rows of"),
+    ("TFORM2", "99999999999999999999D", "TFORM2 '99999999999999999999D': the repeat count is too large"),
+    ("TFORM2", "100000000D", "columns need 800000029 bytes but NAXIS1 is 37"),
+])
+def test_fits_header_claims_the_data_does_not_bear_out_are_refused(corvus, tmp_path, key, value, message):
+    path = tmp_path / "claims.fits"
+    sample_table().write(path, format="fits")
+    fits.setval(path, key, value=value, ext=1)
+    out = corvus("ingest", path, "--table", "c.t", check=False)
+    assert out.returncode != 0
+    assert "claims.fits: " + message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
