@@ -216,3 +216,22 @@ def test_fits_header_claims_the_data_does_not_bear_out_are_refused(corvus, tmp_p
     assert out.returncode != 0
     assert "claims.fits: " + message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_parquet_nested_and_binary_columns_are_left_out_with_a_warning(corvus, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = pa.table({
+        "ra": pa.array([10.0, 20.0]),
+        "dec": pa.array([1.0, 2.0]),
+        "phot": pa.array([{"g": 1.0, "r": 2.0}, {"g": 3.0, "r": None}]),
+        "blob": pa.array([b"\x00\x01", None], pa.binary()),
+    })
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table, path)
+    out = corvus("ingest", path, "--table", "n.t")
+    assert "nested.parquet: column phot left out: the Parquet type Struct" in out.stderr
+    assert "nested.parquet: column blob left out: the Parquet type Binary cannot be stored" in out.stderr
+    assert list(catalog_columns(corvus.data, "n.t")) == ["ra", "dec"]
+    out = corvus("ingest", path, "--table", "n.s", "--strict", check=False)
+    assert out.returncode != 0 and "column phot: the Parquet type Struct" in out.stderr

@@ -27,7 +27,7 @@ fn quoted(s: &str) -> String {
 /// fields for what it cannot.
 pub async fn describe(req: &Request) -> Result<String> {
     let mut session = Session::new(None)?;
-    register_input(&mut session, req, &Default::default()).await?;
+    let left_out = register_input(&mut session, req, &Default::default()).await?;
     let columns: Vec<ColumnInfo> = session.catalog.tables()[0].columns.clone();
     let position = main_position(&req.descriptor, &columns);
     let mut out = String::new();
@@ -48,6 +48,9 @@ pub async fn describe(req: &Request) -> Result<String> {
         req.schema,
         req.table
     );
+    for w in &left_out {
+        let _ = writeln!(out, "# {w}");
+    }
     let _ = writeln!(
         out,
         "\n[table]\nschema = {}\nname = {}\ndescription = \"\"",
