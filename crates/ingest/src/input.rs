@@ -387,8 +387,9 @@ pub(crate) async fn open_input(
             meta.principal = spec.principal.or(meta.principal);
         }
     }
-    for c in &info.columns {
-        check_identifier(&c.name).map_err(|m| Error::input(&req.files[0], m))?;
+    let names = info.columns.iter().map(|c| &c.name);
+    for name in names.chain(left_out.iter().map(|l| &l.column)) {
+        check_identifier(name).map_err(|m| Error::input(&req.files[0], m))?;
     }
     Ok(Input {
         info,
