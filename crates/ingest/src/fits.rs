@@ -507,11 +507,12 @@ impl FitsTable {
             )),
             false => None,
         };
+        let stored: Vec<&FitsColumn> = self.stored().collect();
         let mut done = 0u64;
         while done < self.rows {
             let n = (self.rows - done).min(self.batch_rows as u64) as usize;
-            let mut builders: Vec<Box<dyn ArrayBuilder>> = self
-                .stored()
+            let mut builders: Vec<Box<dyn ArrayBuilder>> = stored
+                .iter()
                 .map(|c| crate::columns::builder_for(c.info.ty))
                 .collect();
             for i in 0..n {
@@ -525,7 +526,7 @@ impl FitsTable {
                         ),
                     )
                 })?;
-                for (c, b) in self.stored().zip(&mut builders) {
+                for (c, b) in stored.iter().zip(&mut builders) {
                     let cell = &row[c.offset..c.offset + c.width];
                     match (c.descriptor, heap.as_mut()) {
                         (Some(_), Some(heap)) => self.push_from_heap(c, cell, heap, b.as_mut())?,
@@ -611,55 +612,72 @@ fn raw_int(code: char, b: &[u8]) -> i64 {
 }
 
 /// Appends one cell; an error says what is wrong with its value.
+/// Dispatches on the column's type: one downcast per cell, no more.
 fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), String> {
     let any = b.as_any_mut();
-    macro_rules! ints {
-        ($t:ty, $conv:ty) => {
-            if let Some(bb) = any.downcast_mut::<$t>() {
-                let stored = raw_int(c.code, cell);
-                // TNULL is a stored value: compared before scaling.
-                if c.null == Some(stored) {
-                    bb.append_null();
-                    return Ok(());
-                }
-                let physical = match c.scaling {
-                    Scaling::Integer { scale, zero } => stored as i128 * scale + zero,
-                    _ => stored as i128,
-                };
-                let v = <$conv>::try_from(physical).map_err(|_| {
-                    format!("the value {physical} does not fit a signed 64-bit integer column")
-                })?;
-                bb.append_value(v);
+    let wrong = || format!("column {}: builder of another type", c.info.name);
+    macro_rules! int {
+        ($t:ty, $conv:ty) => {{
+            let bb = any.downcast_mut::<$t>().ok_or_else(wrong)?;
+            let stored = raw_int(c.code, cell);
+            // TNULL is a stored value: compared before scaling.
+            if c.null == Some(stored) {
+                bb.append_null();
                 return Ok(());
             }
-        };
+            let v = match c.scaling {
+                Scaling::Integer { scale, zero } => {
+                    let physical = stored as i128 * scale + zero;
+                    <$conv>::try_from(physical).map_err(|_| {
+                        format!("the value {physical} does not fit a signed 64-bit integer column")
+                    })?
+                }
+                // Unscaled: the type holds every stored value.
+                _ => <$conv>::try_from(stored).map_err(|_| wrong())?,
+            };
+            bb.append_value(v);
+        }};
     }
-    ints!(Int16Builder, i16);
-    ints!(Int32Builder, i32);
-    ints!(Int64Builder, i64);
-    if let Some(bb) = any.downcast_mut::<Float64Builder>() {
-        bb.append_option(c.element(cell));
-    } else if let Some(bb) = any.downcast_mut::<Float32Builder>() {
-        bb.append_option(c.element(cell).map(|x| x as f32));
-    } else if let Some(bb) = any.downcast_mut::<BooleanBuilder>() {
-        match cell[0] {
-            b'T' => bb.append_value(true),
-            b'F' => bb.append_value(false),
-            _ => bb.append_null(),
-        }
-    } else if let Some(bb) = any.downcast_mut::<StringBuilder>() {
-        let s = String::from_utf8_lossy(cell);
-        bb.append_value(s.trim_end_matches(['\0', ' ']));
-    } else if let Some(bb) = any.downcast_mut::<ListBuilder<Float64Builder>>() {
-        let size = c.element_size().max(1);
-        let values: Vec<Option<f64>> = cell.chunks(size).map(|e| c.element(e)).collect();
-        if values.iter().all(Option::is_none) {
-            bb.append(false);
-        } else {
-            for v in values {
-                bb.values().append_value(v.unwrap_or(f64::NAN));
+    match c.info.ty {
+        AdqlType::SmallInt => int!(Int16Builder, i16),
+        AdqlType::Integer => int!(Int32Builder, i32),
+        AdqlType::BigInt => int!(Int64Builder, i64),
+        AdqlType::Double => any
+            .downcast_mut::<Float64Builder>()
+            .ok_or_else(wrong)?
+            .append_option(c.element(cell)),
+        AdqlType::Real => any
+            .downcast_mut::<Float32Builder>()
+            .ok_or_else(wrong)?
+            .append_option(c.element(cell).map(|x| x as f32)),
+        AdqlType::Boolean => {
+            let bb = any.downcast_mut::<BooleanBuilder>().ok_or_else(wrong)?;
+            match cell[0] {
+                b'T' => bb.append_value(true),
+                b'F' => bb.append_value(false),
+                _ => bb.append_null(),
             }
-            bb.append(true);
+        }
+        AdqlType::Varchar => {
+            let s = String::from_utf8_lossy(cell);
+            any.downcast_mut::<StringBuilder>()
+                .ok_or_else(wrong)?
+                .append_value(s.trim_end_matches(['\0', ' ']));
+        }
+        _ => {
+            let bb = any
+                .downcast_mut::<ListBuilder<Float64Builder>>()
+                .ok_or_else(wrong)?;
+            let size = c.element_size().max(1);
+            let values: Vec<Option<f64>> = cell.chunks(size).map(|e| c.element(e)).collect();
+            if values.iter().all(Option::is_none) {
+                bb.append(false);
+            } else {
+                for v in values {
+                    bb.values().append_value(v.unwrap_or(f64::NAN));
+                }
+                bb.append(true);
+            }
         }
     }
     Ok(())
