@@ -490,6 +490,33 @@ fn element_bytes(datatype: &str) -> Option<usize> {
     })
 }
 
+/// A variable-length cell's element count against an arraysize of `N*`.
+fn check_count(f: &VoField, n: usize) -> Result<(), String> {
+    match f.count {
+        Count::AtMost(max) if n > max => Err(format!(
+            "a cell of {n} elements, but arraysize {} allows at most {max}",
+            f.arraysize()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Bytes of a cell of `count` elements of `f`'s datatype.
+fn cell_bytes(f: &VoField, count: usize) -> Result<usize, String> {
+    match (f.datatype.as_str(), element_bytes(&f.datatype)) {
+        ("bit", _) => Ok(count.div_ceil(8)),
+        (_, Some(size)) => count.checked_mul(size).ok_or_else(|| {
+            format!(
+                "arraysize {} makes a cell larger than any stream",
+                f.arraysize()
+            )
+        }),
+        (other, None) => Err(format!(
+            "datatype '{other}' has no known size in a binary stream"
+        )),
+    }
+}
+
 /// Reads one value of `f` from a BINARY/BINARY2 stream; a field left out
 /// is read past and gives `Value::Null`.
 fn read_binary(f: &VoField, stream: &mut Stream<'_>) -> Result<Value, String> {
@@ -500,34 +527,17 @@ fn read_binary(f: &VoField, stream: &mut Stream<'_>) -> Result<Value, String> {
                 "the element count of a variable-length cell needs".into()
             })?;
             let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-            if let Count::AtMost(max) = f.count
-                && n > max
-            {
-                return Err(format!(
-                    "a cell of {n} elements, but arraysize {} allows at most {max}",
-                    f.arraysize()
-                ));
-            }
+            check_count(f, n)?;
             n
         }
     };
-    let bytes = match (f.datatype.as_str(), element_bytes(&f.datatype)) {
-        ("bit", _) => Some(count.div_ceil(8)),
-        (_, Some(size)) => count.checked_mul(size),
-        (other, None) => {
-            return Err(format!(
-                "datatype '{other}' has no known size in a binary stream"
-            ));
-        }
-    };
+    let bytes = cell_bytes(f, count)?;
     let claim = || match f.count {
+        Count::Fixed(1) => format!("its {} value needs", f.datatype),
         Count::Fixed(_) => format!("arraysize {} makes a cell of", f.arraysize()),
         _ => format!("a cell of {count} elements needs"),
     };
-    let raw = match bytes {
-        Some(n) => stream.take(n, claim)?,
-        None => return Err(format!("{} more bytes than any stream holds", claim())),
-    };
+    let raw = stream.take(bytes, claim)?;
     if !f.is_stored() {
         return Ok(Value::Null);
     }
@@ -594,6 +604,8 @@ pub struct VoTable {
     pub fields: Vec<VoField>,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// Base64 characters of a binary STREAM decoded at a time.
+    pub stream_chunk: usize,
 }
 
 impl VoTable {
@@ -603,6 +615,7 @@ impl VoTable {
             file: file.to_path_buf(),
             fields: read_fields(file)?,
             batch_rows: 8192,
+            stream_chunk: 1 << 20,
         })
     }
 
@@ -660,7 +673,6 @@ impl VoTable {
         let mut text = String::new();
         let mut in_td = false;
         let mut binary: Option<bool> = None; // Some(true) for BINARY2
-        let mut encoded = String::new();
         loop {
             let event = reader
                 .read_event_into(&mut buf)
@@ -679,6 +691,17 @@ impl VoTable {
                             file,
                             "STREAM with href (data in another file) is not supported",
                         ));
+                    }
+                    // The stream's text is read here, not as one XML text
+                    // event, which would hold all of it in memory at once.
+                    b"STREAM" if binary.is_some() => {
+                        row = self.read_stream(
+                            &mut reader.stream(),
+                            &mut cols,
+                            binary == Some(true),
+                            row,
+                            &mut sink,
+                        )?;
                     }
                     _ => {}
                 },
@@ -701,9 +724,6 @@ impl VoTable {
                     text.push_str(&resolved);
                 }
                 Event::CData(t) if in_td => text.push_str(&String::from_utf8_lossy(&t)),
-                Event::Text(t) if binary.is_some() => {
-                    encoded.push_str(&String::from_utf8_lossy(t.as_ref()))
-                }
                 Event::End(e) => match e.local_name().as_ref() {
                     b"TD" => {
                         in_td = false;
@@ -726,16 +746,6 @@ impl VoTable {
                         if cols.rows == self.batch_rows {
                             sink(cols.finish()?)?;
                         }
-                    }
-                    b"STREAM" if binary.is_some() => {
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(encoded.split_whitespace().collect::<String>())
-                            .map_err(|e| {
-                                err(file, format!("the binary STREAM is not valid base64: {e}"))
-                            })?;
-                        encoded.clear();
-                        row =
-                            self.push_binary(&mut cols, &bytes, binary == Some(true), &mut sink)?;
                     }
                     b"TABLE" => break,
                     _ => {}
@@ -786,30 +796,117 @@ impl VoTable {
             })
     }
 
-    fn push_binary(
+    /// Reads a base64 STREAM's text from `input` up to the `<` of its end
+    /// tag, decoding it a chunk at a time and turning each whole row into
+    /// cells as it arrives, so that memory holds a chunk and a row, never
+    /// the stream. Returns the rows read so far in the table.
+    fn read_stream(
+        &self,
+        input: &mut impl BufRead,
+        cols: &mut Columns,
+        with_nulls: bool,
+        mut row: usize,
+        sink: &mut impl FnMut(RecordBatch) -> Result<(), DataFusionError>,
+    ) -> Result<usize, DataFusionError> {
+        let file = &self.file;
+        // Base64 characters not decoded yet, and decoded bytes not yet in rows.
+        let mut text: Vec<u8> = Vec::new();
+        let mut bytes: Vec<u8> = Vec::new();
+        loop {
+            let buf = input
+                .fill_buf()
+                .map_err(|e| err(file, format!("cannot read the STREAM: {e}")))?;
+            if buf.is_empty() {
+                return Err(err(file, "the file ends inside a STREAM"));
+            }
+            let end = buf.iter().position(|&b| b == b'<');
+            let chunk = &buf[..end.unwrap_or(buf.len())];
+            text.extend(chunk.iter().filter(|b| !b.is_ascii_whitespace()));
+            let used = chunk.len();
+            input.consume(used);
+            let last = end.is_some();
+            if !last && text.len() < self.stream_chunk {
+                continue;
+            }
+            // Whole groups of four characters decode on their own.
+            let whole = if last { text.len() } else { text.len() / 4 * 4 };
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(&text[..whole], &mut bytes)
+                .map_err(|e| err(file, format!("the binary STREAM is not valid base64: {e}")))?;
+            text.drain(..whole);
+            let used = self.push_rows(cols, &bytes, with_nulls, &mut row, last, sink)?;
+            bytes.drain(..used);
+            if last {
+                return Ok(row);
+            }
+        }
+    }
+
+    /// Bytes of the row at the start of `data`, or `None` when `data` does
+    /// not hold all of it yet. Counts and arraysizes are checked here.
+    fn row_len(&self, data: &[u8], with_nulls: bool) -> Result<Option<usize>, String> {
+        let mut pos = if with_nulls {
+            self.fields.len().div_ceil(8)
+        } else {
+            0
+        };
+        for f in &self.fields {
+            let count = match f.count {
+                Count::Fixed(n) => n,
+                Count::AtMost(_) | Count::Any => {
+                    let Some(b) = data.get(pos..pos + 4) else {
+                        return Ok(None);
+                    };
+                    pos += 4;
+                    let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                    check_count(f, n).map_err(|m| format!("column {}: {m}", f.column.name))?;
+                    n
+                }
+            };
+            let cell =
+                cell_bytes(f, count).map_err(|m| format!("column {}: {m}", f.column.name))?;
+            pos = pos
+                .checked_add(cell)
+                .ok_or_else(|| format!("column {}: a row larger than any stream", f.column.name))?;
+            if pos > data.len() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(pos))
+    }
+
+    /// Reads the whole rows at the start of `data` into `cols`; returns the
+    /// bytes they took. `last`: no more bytes will come, so bytes left over
+    /// are a row the stream does not hold, and an error that says which
+    /// claim asked for more.
+    fn push_rows(
         &self,
         cols: &mut Columns,
         data: &[u8],
         with_nulls: bool,
+        row: &mut usize,
+        last: bool,
         sink: &mut impl FnMut(RecordBatch) -> Result<(), DataFusionError>,
     ) -> Result<usize, DataFusionError> {
-        let mut stream = Stream { data, pos: 0 };
-        let mut row = 0usize;
         let mask_len = self.fields.len().div_ceil(8);
-        while stream.remaining() > 0 {
-            let mask = if with_nulls {
-                match stream.take(mask_len, String::new) {
-                    Ok(m) => m,
-                    Err(_) => break,
-                }
-            } else {
-                &[]
+        let mut start = 0;
+        while let Some(len) = self
+            .row_len(&data[start..], with_nulls)
+            .map_err(|m| err(&self.file, format!("row {}: {m}", *row + 1)))?
+        {
+            let mut stream = Stream {
+                data: &data[start..start + len],
+                pos: 0,
+            };
+            let mask = match with_nulls {
+                true => stream.take(mask_len, String::new).unwrap_or_default(),
+                false => &[],
             };
             for (i, f) in self.fields.iter().enumerate() {
                 let value = read_binary(f, &mut stream).map_err(|m| {
                     err(
                         &self.file,
-                        format!("row {}: column {}: {m}", row + 1, f.column.name),
+                        format!("row {}: column {}: {m}", *row + 1, f.column.name),
                     )
                 })?;
                 let Some(column) = cols.index[i] else {
@@ -820,17 +917,43 @@ impl VoTable {
                 append(cols.builders[column].as_mut(), value).map_err(|m| {
                     err(
                         &self.file,
-                        format!("row {}: column {}: not {m}", row + 1, f.column.name),
+                        format!("row {}: column {}: not {m}", *row + 1, f.column.name),
                     )
                 })?;
             }
-            row += 1;
+            start += len;
+            *row += 1;
             cols.rows += 1;
             if cols.rows == self.batch_rows {
                 sink(cols.finish()?)?;
             }
         }
-        Ok(row)
+        if last && start < data.len() {
+            // Read the incomplete row cell by cell: the cell that runs past
+            // the end names the claim that did.
+            let mut stream = Stream {
+                data: &data[start..],
+                pos: 0,
+            };
+            if with_nulls {
+                stream
+                    .take(mask_len, || "the row's NULL flags need".into())
+                    .map_err(|m| err(&self.file, format!("row {}: {m}", *row + 1)))?;
+            }
+            for f in &self.fields {
+                read_binary(f, &mut stream).map_err(|m| {
+                    err(
+                        &self.file,
+                        format!("row {}: column {}: {m}", *row + 1, f.column.name),
+                    )
+                })?;
+            }
+            return Err(err(
+                &self.file,
+                format!("row {}: the binary stream ends inside the row", *row + 1),
+            ));
+        }
+        Ok(start)
     }
 }
 
@@ -1075,5 +1198,81 @@ mod tests {
         assert_eq!(parse_arraysize("2x*"), Some(Count::Any));
         assert_eq!(parse_arraysize("x"), None);
         assert_eq!(parse_arraysize("-1"), None);
+    }
+
+    #[test]
+    fn a_binary_stream_is_read_a_chunk_at_a_time_with_rows_across_chunks() {
+        // int, variable-length double array, variable-length string; row i
+        // has i elements and the text "r{i}"; every third int NULL.
+        let mut bytes = Vec::new();
+        for i in 0..50u32 {
+            bytes.push(if i % 3 == 0 { 0x80 } else { 0 });
+            bytes.extend((i as i32).to_be_bytes());
+            bytes.extend(i.to_be_bytes());
+            for k in 0..i {
+                bytes.extend((k as f64).to_be_bytes());
+            }
+            let text = format!("r{i}");
+            bytes.extend((text.len() as u32).to_be_bytes());
+            bytes.extend(text.as_bytes());
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        // Wrapped at 76 characters, as writers do.
+        let wrapped: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let doc = format!(
+            r#"<VOTABLE><RESOURCE><TABLE><FIELD name="n" datatype="int"/>
+<FIELD name="v" datatype="double" arraysize="*"/><FIELD name="s" datatype="char" arraysize="*"/>
+<DATA><BINARY2><STREAM encoding="base64">
+{}
+</STREAM></BINARY2></DATA></TABLE></RESOURCE></VOTABLE>"#,
+            wrapped.join("\n")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.vot");
+        std::fs::write(&p, doc).unwrap();
+        let read = |chunk: usize| {
+            let mut t = VoTable::open(&p).unwrap();
+            t.stream_chunk = chunk;
+            t.batch_rows = 7;
+            let mut batches = Vec::new();
+            t.read(|b| {
+                batches.push(b);
+                Ok(())
+            })
+            .unwrap();
+            datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+        };
+        let whole = read(1 << 20);
+        assert_eq!(whole.num_rows(), 50);
+        use datafusion::arrow::array::{Array, AsArray};
+        assert_eq!(whole.column(0).null_count(), 17);
+        assert_eq!(whole.column(2).as_string::<i32>().value(49), "r49");
+        assert_eq!(whole.column(1).as_list::<i32>().value(49).len(), 49);
+        for chunk in [1, 5, 8, 77] {
+            assert_eq!(read(chunk), whole, "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_stream_that_ends_inside_a_row_says_where() {
+        let mut bytes = vec![0u8];
+        bytes.extend(7i32.to_be_bytes());
+        bytes.extend(2.5f64.to_be_bytes());
+        bytes.extend([0u8, 0, 0]); // a mask and part of an int
+        let doc = binary2(
+            r#"<FIELD name="n" datatype="int"/><FIELD name="x" datatype="double"/>"#,
+            &bytes,
+        );
+        let e = read_doc(&doc).unwrap_err();
+        assert!(
+            e.contains(
+                "row 2: column n: its int value needs 4 bytes, but the stream holds only 2 more"
+            ),
+            "{e}"
+        );
     }
 }
