@@ -15,11 +15,12 @@
 //! (rows or heap beyond its end, widths beyond NAXIS1) are refused before
 //! anything is allocated for them.
 //!
-//! Must never know the other readers or the ingest pipeline.
 //! Written here rather than taken from a crate: the pure-Rust FITS crates
 //! (CDS fitsrs among them) read images, not binary tables, and cfitsio would
 //! add a C library to every build; a BINTABLE is a fixed-width big-endian row
 //! format that takes a page to read correctly.
+//!
+//! Must never know the other readers or the ingest pipeline.
 
 use crate::columns::LeftOut;
 use crate::error::read_error as err;

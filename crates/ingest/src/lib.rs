@@ -1,6 +1,6 @@
 //! `corvus ingest`: catalogs in, HEALPix-ordered Parquet out.
 //!
-//! An ingest opens its input ([`input`]: CSV/TSV and Parquet with
+//! An ingest opens its input (`input.rs`: CSV/TSV and Parquet with
 //! DataFusion's readers, fixed-width and whitespace ASCII, FITS and VOTable
 //! with ours), applies the descriptor (types, NULL values, metadata,
 //! derived columns written in ADQL and translated by `adql-planner`), adds the
@@ -9,7 +9,7 @@
 //! with statistics and a page index into a staging folder, and publishes it
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
 //!
-//! Modules depend downwards only: `lib.rs` on [`input`], `input` on the
+//! Modules depend downwards only: `lib.rs` on `input`, `input` on the
 //! readers (`fits`, `votable`, `text_table`, and `source`, which runs them),
 //! the readers on `columns` and `error`; no reader knows another or this one.
 

@@ -4,6 +4,8 @@
 //! Description"); whitespace tables split each line on runs of blanks. Every
 //! value is parsed into its declared type; one that does not fit stops the
 //! ingest with the file, line, column, value and expected type.
+//!
+//! Must never know the other readers or the ingest pipeline.
 
 use catalog_model::AdqlType;
 use datafusion::arrow::array::{
