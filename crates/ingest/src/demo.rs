@@ -3,7 +3,9 @@
 //! publish it anywhere (`corvus query --demo`, and `corvus serve --demo`).
 
 use crate::descriptor::Descriptor;
-use crate::{Error, Mode, Report, Request, Result, ingest};
+use crate::error::{Error, Result};
+use crate::request::{Mode, Request};
+use crate::{Report, ingest};
 use catalog_store::DataDir;
 
 /// The original fixed-width file, gzip-compressed.

@@ -1,9 +1,10 @@
 //! `corvus ingest --describe`: a draft descriptor inferred from the data, for
 //! the operator to complete with units, UCDs and descriptions.
 
-use crate::input::register_input;
+use crate::error::Result;
+use crate::input::{main_position, register_input};
+use crate::request::Request;
 use crate::session::Session;
-use crate::{Request, Result, main_position};
 use catalog_model::{AdqlType, Catalog, ColumnInfo};
 use std::fmt::Write;
 

@@ -7,17 +7,18 @@
 //! Must never know the pipeline after the input (translation, sorting,
 //! writing, publishing): `lib.rs` depends on this module, not it on that.
 
-use crate::Request;
 use crate::columns::{LeftOut, check_identifier};
+use crate::descriptor::Descriptor;
 use crate::descriptor::parse_type;
 use crate::error::{Error, Result};
 use crate::fits::FitsTable;
 use crate::format::InputFormat;
+use crate::request::Request;
 use crate::session::Session;
 use crate::source::SourcePartition;
 use crate::text_table::{Layout, TextColumn, TextTable};
 use crate::votable::VoTable;
-use catalog_model::{AdqlType, ColumnInfo, TableInfo};
+use catalog_model::{AdqlType, ColumnInfo, Position, TableInfo};
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
@@ -491,6 +492,54 @@ fn regex_escape(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The main position: the descriptor's, else UCDs, else the usual names.
+pub(crate) fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<Position> {
+    if let (Some(ra), Some(dec)) = (&d.table.ra, &d.table.dec) {
+        return Some(Position {
+            ra: ra.clone(),
+            dec: dec.clone(),
+        });
+    }
+    let by_ucd = |ucd: &str| {
+        columns
+            .iter()
+            .find(|c| {
+                c.meta
+                    .ucd
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(ucd))
+            })
+            .map(|c| c.name.clone())
+    };
+    if let (Some(ra), Some(dec)) = (
+        by_ucd("pos.eq.ra;meta.main"),
+        by_ucd("pos.eq.dec;meta.main"),
+    ) {
+        return Some(Position { ra, dec });
+    }
+    const PAIRS: &[(&str, &str)] = &[
+        ("ra", "dec"),
+        ("ra_deg", "dec_deg"),
+        ("raj2000", "dej2000"),
+        ("ra_icrs", "de_icrs"),
+        ("radeg", "dedeg"),
+        ("_ra", "_de"),
+        ("alpha", "delta"),
+        ("ra", "de"),
+    ];
+    let find = |n: &str| {
+        columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(n) && c.ty.is_numeric())
+    };
+    PAIRS.iter().find_map(|(r, d)| {
+        Some(Position {
+            ra: find(r)?.name.clone(),
+            dec: find(d)?.name.clone(),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! with statistics and a page index into a staging folder, and publishes it
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
 //!
-//! Modules depend downwards only: `lib.rs` on `input`, `input` on the
+//! Modules depend downwards only: `lib.rs` on `input` (and `request`), `input` on the
 //! readers (`fits`, `votable`, `text_table`, and `source`, which runs them),
 //! the readers on `columns` and `error`; no reader knows another or this one.
 
@@ -22,6 +22,7 @@ pub mod fits;
 mod format;
 mod input;
 mod progress;
+mod request;
 mod session;
 mod source;
 pub mod text_table;
@@ -30,6 +31,7 @@ pub mod votable;
 pub use columns::{LeftOut, MAX_IDENTIFIER_CHARS};
 pub use error::{Error, Result};
 pub use format::InputFormat;
+pub use request::{Mode, Request};
 
 use catalog_model::{AdqlType, Catalog, ColumnInfo, ColumnMeta, Position, TableInfo};
 use catalog_store::{DataDir, TableRecord};
@@ -39,44 +41,10 @@ use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{DataFrame, ParquetReadOptions};
 use descriptor::Descriptor;
-use input::{format_of, open_input, register_input};
+use input::{format_of, main_position, open_input, register_input};
 use session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// What to do when the table exists already.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Refuse.
-    Create,
-    /// Replace it whole.
-    Replace,
-    /// Add the rows to it (the columns must match); the table is rewritten
-    /// in sky order and swapped in whole, like a replace.
-    Append,
-}
-
-/// One ingest.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// Input files (globs expanded by the caller), read in order into one table.
-    pub files: Vec<PathBuf>,
-    /// `schema.table`
-    pub schema: String,
-    /// Table name.
-    pub table: String,
-    /// The descriptor, if any.
-    pub descriptor: Descriptor,
-    /// Create or replace.
-    pub mode: Mode,
-    /// Counts the rows read so far, for a progress display.
-    pub rows_read: Option<Arc<std::sync::atomic::AtomicU64>>,
-    /// Bad rows of an ASCII table to skip (reported) before one stops the ingest.
-    pub skip_bad_rows: usize,
-    /// Refuse the input when a column's type cannot be stored, rather than
-    /// leaving the column out with a warning.
-    pub strict: bool,
-}
 
 /// What an ingest did.
 #[derive(Debug, Clone)]
@@ -208,54 +176,6 @@ async fn read_whole(
         schema: provider.schema(),
         batches,
         warnings,
-    })
-}
-
-/// The main position: the descriptor's, else UCDs, else the usual names.
-fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<Position> {
-    if let (Some(ra), Some(dec)) = (&d.table.ra, &d.table.dec) {
-        return Some(Position {
-            ra: ra.clone(),
-            dec: dec.clone(),
-        });
-    }
-    let by_ucd = |ucd: &str| {
-        columns
-            .iter()
-            .find(|c| {
-                c.meta
-                    .ucd
-                    .as_deref()
-                    .is_some_and(|u| u.eq_ignore_ascii_case(ucd))
-            })
-            .map(|c| c.name.clone())
-    };
-    if let (Some(ra), Some(dec)) = (
-        by_ucd("pos.eq.ra;meta.main"),
-        by_ucd("pos.eq.dec;meta.main"),
-    ) {
-        return Some(Position { ra, dec });
-    }
-    const PAIRS: &[(&str, &str)] = &[
-        ("ra", "dec"),
-        ("ra_deg", "dec_deg"),
-        ("raj2000", "dej2000"),
-        ("ra_icrs", "de_icrs"),
-        ("radeg", "dedeg"),
-        ("_ra", "_de"),
-        ("alpha", "delta"),
-        ("ra", "de"),
-    ];
-    let find = |n: &str| {
-        columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(n) && c.ty.is_numeric())
-    };
-    PAIRS.iter().find_map(|(r, d)| {
-        Some(Position {
-            ra: find(r)?.name.clone(),
-            dec: find(d)?.name.clone(),
-        })
     })
 }
 

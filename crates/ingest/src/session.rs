@@ -9,7 +9,7 @@
 //! ADQL (the descriptor's derived columns) is translated by the planner
 //! against the input's columns, like any query.
 
-use crate::Result;
+use crate::error::Result;
 use adql_planner::{Translation, translate};
 use catalog_model::{AllowAll, StaticCatalog, TableInfo};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
@@ -54,7 +54,7 @@ impl Session {
         let catalog = self
             .ctx
             .catalog("datafusion")
-            .ok_or_else(|| crate::Error::Engine("the default catalog is missing".into()))?;
+            .ok_or_else(|| crate::error::Error::Engine("the default catalog is missing".into()))?;
         let schema = match catalog.schema(&info.schema) {
             Some(s) => s,
             None => {
