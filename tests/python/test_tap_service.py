@@ -403,15 +403,25 @@ def test_a_broken_upload_is_reported_without_internal_paths(service):
     assert "/tmp" not in r.text and "corvus-upload" not in r.text, r.text
 
 
-def test_a_query_over_the_time_limit_ends_with_an_error_after_the_rows(tmp_path):
+def test_a_query_over_the_time_limit_ends_with_an_error_naming_the_limit(tmp_path):
     config = tmp_path / "corvus.toml"
     config.write_text("[limits]\nexecution_seconds = 1\n")
+    heavy = ("SELECT a.hip FROM hip.main AS a CROSS JOIN hip.main AS b "
+             "WHERE a.hpmag - b.hpmag > 100")
     with running_service("--config", str(config)) as url:
         caps = urllib.request.urlopen(url + "/capabilities").read().decode()
         assert "<executionDuration><default>1</default><hard>1</hard></executionDuration>" in caps
+        # No row yet: a DALI error document with status 400, naming the limit.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(url + "/sync", LANG="ADQL", QUERY=heavy)
+        assert refused.value.code == 400
+        error = refused.value.read().decode()
+        assert '<INFO name="QUERY_STATUS" value="ERROR">' in error
+        assert "limit of 1 s" in error
+        # Rows already sent: the document ends with the error after them.
         body, _ = fetch(url + "/sync", LANG="ADQL",
-                        QUERY="SELECT a.hip FROM hip.main AS a CROSS JOIN hip.main AS b "
-                              "WHERE a.hpmag - b.hpmag > 100")
+                        QUERY=f"SELECT hip FROM hip.main WHERE hip < 100 UNION ALL {heavy}")
     text = body.decode()
+    assert "<TR>" in text
     assert '<INFO name="QUERY_STATUS" value="ERROR">the query ran longer than' in text
     assert text.rstrip().endswith("</VOTABLE>")

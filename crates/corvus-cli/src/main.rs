@@ -4,6 +4,7 @@
 
 mod adql;
 mod bench;
+mod bench_load;
 mod catalog_dir;
 mod data;
 mod export;
@@ -76,6 +77,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
+    /// Saturate the service with crossmatches and report how fast it still
+    /// answers, and how fast queries stop when their clients go or it shuts down.
+    Load {
+        /// Crossmatches to run at once.
+        #[arg(long, default_value_t = 2)]
+        heavy: usize,
+        /// Availability requests to time (other documents: a fifth of this).
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +113,9 @@ fn main() -> ExitCode {
         } => runtime.block_on(data::query(&query, format.as_deref(), demo, data)),
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
         Command::Bench(BenchCommand::Serve { repeat }) => runtime.block_on(bench::serve(repeat)),
+        Command::Bench(BenchCommand::Load { heavy, requests }) => {
+            runtime.block_on(bench_load::load(heavy, requests))
+        }
     };
     match outcome {
         Ok(code) => code,

@@ -40,8 +40,11 @@ impl Default for EngineConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         EngineConfig {
+            // As many threads as the long lane: a lane is apart from the
+            // other for isolation, and a quick query's large result still
+            // formats and compresses on two cores.
             quick: LaneConfig {
-                threads: 1,
+                threads: cores,
                 max_running: 8,
                 max_waiting: 64,
             },
@@ -143,6 +146,11 @@ impl Engine {
                 "datafusion.execution.parquet.schema_force_view_types",
                 false,
             )
+            // The grouped top-k aggregation sizes a hash table for k groups
+            // before it sees a row: `TOP 1000000000 ... GROUP BY ... ORDER BY
+            // MAX(x)` (or a large MAXREC) asked for 150 GB and aborted the
+            // process. Without it such a query is an ordinary aggregation.
+            .set_bool("datafusion.optimizer.enable_topk_aggregation", false)
     }
 
     /// The catalog the engine's tables form.
