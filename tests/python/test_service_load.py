@@ -132,3 +132,21 @@ def test_sigterm_cancels_running_queries_after_the_grace_period_and_exits(tmp_pa
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_failure_of_the_service_is_a_500_that_names_no_server_path(corvus, tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("id,ra,dec\n1,10.0,20.0\n2,11.0,21.0\n")
+    corvus("ingest", csv, "--table", "s.t")
+    with running_service("--data", corvus.data, demo=False) as url:
+        # The table's files vanish under the running service (a disk failure,
+        # an operator's mistake).
+        for parquet in corvus.data.glob("tables/s/t/*/*.parquet"):
+            parquet.unlink()
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(url + "/sync?" + urllib.parse.urlencode(
+                {"LANG": "ADQL", "QUERY": "SELECT id FROM s.t"}), timeout=30)
+    assert failed.value.code == 500
+    doc = failed.value.read().decode()
+    assert '<INFO name="QUERY_STATUS" value="ERROR">the service failed' in doc
+    assert str(tmp_path) not in doc and ".parquet" not in doc, doc

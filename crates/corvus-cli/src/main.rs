@@ -1,6 +1,11 @@
 //! `corvus`: the one binary. `main` only parses arguments and dispatches to
 //! a module per verb; each returns `anyhow::Result` and errors end in one
 //! readable line on stderr and a non-zero exit.
+//!
+//! **Boundary:** the only crate that uses `anyhow`. It knows no HTTP (`serve`
+//! calls `tap_server::serve`), no DataFusion session (queries go through
+//! `query_engine::Engine`) and not the data directory's layout (that is
+//! `catalog_store`'s).
 
 mod adql;
 mod bench;
