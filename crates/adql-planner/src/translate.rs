@@ -549,6 +549,17 @@ impl<'a> Translator<'a> {
             JoinKind::Full { .. } => "FULL JOIN",
             JoinKind::Cross => return Ok(format!("{left} CROSS JOIN {right}")),
         };
+        if !j.natural && j.constraint == JoinConstraint::None {
+            // A join written without ON or USING (ADQL 2.1 BNF `<qualified_join>`)
+            // has an always-true condition: INNER pairs every row with every row,
+            // as CROSS JOIN; an OUTER join does so too and, as OUTER says, keeps
+            // the rows of its outer side when the other side has none. (PostgreSQL
+            // refuses the syntax; SQLite and MySQL's CROSS-style joins read it so.)
+            return Ok(match j.kind {
+                JoinKind::Inner { .. } => format!("{left} CROSS JOIN {right}"),
+                _ => format!("{left} {kind} {right} ON TRUE"),
+            });
+        }
         // Without a catalog the columns are unknown: leave USING and NATURAL to the engine.
         if scope.relations[left_start..].iter().any(|r| r.open) {
             return Ok(match &j.constraint {
