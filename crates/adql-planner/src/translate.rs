@@ -87,14 +87,18 @@ impl<'a> Translator<'a> {
         })
     }
 
+    /// Records a warning once: the fast paths translate some arguments twice.
     pub(crate) fn warn(&mut self, span: Span, message: impl Into<String>) {
         let (line, column) = span.line_col(self.text);
-        self.warnings.push(Warning {
+        let w = Warning {
             span,
             line,
             column,
             message: message.into(),
-        });
+        };
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
     }
 
     /// A whole query: WITH, body, ORDER BY, OFFSET.
