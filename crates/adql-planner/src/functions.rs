@@ -635,7 +635,7 @@ impl Translator<'_> {
             ));
         };
         let Some(from) = v.meta.unit.clone() else {
-            if v.ty == AdqlType::Unknown {
+            if v.ty == AdqlType::Unknown || !self.catalog.is_complete() {
                 return Err(self.error(
                     args[0].span,
                     "the unit of this value is not known without a catalog",

@@ -61,7 +61,7 @@ struct CteDef {
 
 pub(crate) struct Translator<'a> {
     pub(crate) text: &'a str,
-    catalog: &'a dyn Catalog,
+    pub(crate) catalog: &'a dyn Catalog,
     policy: &'a dyn AccessPolicy,
     ctes: Vec<CteDef>,
     pub(crate) warnings: Vec<Warning>,
@@ -170,7 +170,9 @@ impl<'a> Translator<'a> {
                 let (l, lcols) = self.set_expr(left)?;
                 let (r, rcols) = self.set_expr(right)?;
                 let word = op.keyword();
-                if lcols.len() != rcols.len() {
+                // `*` over a table of unknown columns (no catalog) counts as one.
+                let unknown_width = |cols: &[ColumnInfo]| cols.iter().any(|c| c.name == "*");
+                if lcols.len() != rcols.len() && !unknown_width(&lcols) && !unknown_width(&rcols) {
                     return Err(self.error(
                         set_span(right),
                         format!(
