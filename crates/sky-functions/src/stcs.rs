@@ -131,7 +131,7 @@ impl Reader<'_, '_> {
             },
             "POLYGON" => {
                 let n = self.numbers();
-                if n.len() < 6 || n.len() % 2 != 0 {
+                if n.len() < 6 || !n.len().is_multiple_of(2) {
                     return Err(self.bad("Polygon takes pairs of numbers, at least three"));
                 }
                 Geometry::from_values(&n)?
