@@ -4,7 +4,7 @@
 //! and execute through it and never see the session.
 
 use crate::error::{Error, Result};
-use crate::lanes::{Lane, LaneConfig, LaneState};
+use crate::lanes::{Lane, LaneConfig, LaneState, Pool};
 use adql_planner::{Translation, translate};
 use catalog_model::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
 use catalog_store::TableRecord;
@@ -64,6 +64,9 @@ impl Default for EngineConfig {
 pub(crate) struct Shared {
     pub(crate) quick: LaneState,
     pub(crate) long: LaneState,
+    /// One thread for the queries' watchers (`execute.rs`), apart from the
+    /// lanes, whose threads a watcher may have to interrupt.
+    pub(crate) watchers: Pool,
     pub(crate) quick_rows: u64,
     pub(crate) shutdown: CancellationToken,
 }
@@ -115,6 +118,7 @@ impl Engine {
             shared: Arc::new(Shared {
                 quick: LaneState::new(Lane::Quick, config.quick).map_err(pool_error)?,
                 long: LaneState::new(Lane::Long, config.long).map_err(pool_error)?,
+                watchers: Pool::new("corvus-watch", 1).map_err(pool_error)?,
                 quick_rows: config.quick_rows,
                 shutdown: CancellationToken::new(),
             }),
