@@ -50,6 +50,10 @@
 //! Every catalog change is one IMMEDIATE transaction, and the catalog has a
 //! busy timeout, so concurrent writers queue instead of failing.
 //!
+//! Tests reach the instants between publish's rename and its commit, and
+//! between the commit and the removal of the old version, through a
+//! test-only pause (`failpoint.rs`, `CORVUS_TEST_FAILPOINT`).
+//!
 //! **Boundary:** knows SQLite and the file layout; not how files are read or
 //! written (that is `ingest`), nor DataFusion or HTTP.
 

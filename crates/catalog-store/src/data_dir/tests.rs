@@ -329,3 +329,23 @@ fn a_publish_waits_for_another_processes_sqlite_write() {
     release.join().unwrap();
     assert!(dir.exists("hip", "main").unwrap());
 }
+
+#[test]
+fn several_openers_create_one_directory_at_once() {
+    for _ in 0..20 {
+        let tmp = tempfile::tempdir().unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (root, barrier) = (tmp.path().to_path_buf(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    DataDir::open(&root).map(|d| d.records().map(|r| r.len()))
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap().unwrap().unwrap(), 0);
+        }
+    }
+}
