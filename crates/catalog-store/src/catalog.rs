@@ -11,9 +11,9 @@
 
 use crate::{Error, Result, TableRecord};
 use catalog_model::{AdqlType, ColumnInfo, ColumnMeta, Position, TableInfo};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a statement waits for another process's write transaction.
 /// Publishing holds the write lock for milliseconds; a minute covers a
@@ -53,7 +53,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     let mut db = Connection::open(path)?;
     // First: every statement below may meet another process's transaction.
     db.busy_timeout(BUSY_TIMEOUT)?;
-    db.pragma_update(None, "journal_mode", "WAL")?;
+    use_wal(&db)?;
     db.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a commit is on disk before publish removes the version it
     // replaced, so a power cut cannot bring back a row whose files are gone.
@@ -72,6 +72,24 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
         tx.commit()?;
     }
     Ok(db)
+}
+
+/// Switches the database to WAL (a no-op once it is). While switching,
+/// SQLite needs the database to itself and, when another connection has it
+/// open, fails with SQLITE_BUSY without calling the busy handler: so the
+/// processes that create a data directory together wait here instead.
+fn use_wal(db: &Connection) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        match db.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return Ok(done?),
+        }
+    }
 }
 
 /// Starts a transaction that holds the write lock from its first statement.
