@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::lanes::{Lane, LaneConfig, LaneState, Pool};
 use adql_planner::{Translation, translate};
 use catalog_model::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
-use catalog_store::TableRecord;
+use catalog_store::Snapshot;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{
@@ -69,6 +69,9 @@ pub(crate) struct Shared {
     pub(crate) watchers: Pool,
     pub(crate) quick_rows: u64,
     pub(crate) shutdown: CancellationToken,
+    /// The data directory's tables this engine reads, with their leases:
+    /// their files stay while any session of the engine lives.
+    _tables: Snapshot,
 }
 
 impl Shared {
@@ -105,6 +108,10 @@ pub struct Engine {
 impl Engine {
     /// An engine with its own pools and no tables.
     pub fn new(config: EngineConfig) -> Result<Self> {
+        Self::with_snapshot(config, Snapshot::default())
+    }
+
+    fn with_snapshot(config: EngineConfig, tables: Snapshot) -> Result<Self> {
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
@@ -121,13 +128,16 @@ impl Engine {
                 watchers: Pool::new("corvus-watch", 1).map_err(pool_error)?,
                 quick_rows: config.quick_rows,
                 shutdown: CancellationToken::new(),
+                _tables: tables,
             }),
         })
     }
 
-    /// An engine over the published tables of a data directory, TAP_SCHEMA included.
-    pub async fn open(records: Vec<TableRecord>, config: EngineConfig) -> Result<Self> {
-        let mut engine = Engine::new(config)?;
+    /// An engine over the published tables of a data directory, TAP_SCHEMA
+    /// included; it keeps the snapshot's leases for as long as it lives.
+    pub async fn open(tables: Snapshot, config: EngineConfig) -> Result<Self> {
+        let records = tables.records.clone();
+        let mut engine = Engine::with_snapshot(config, tables)?;
         for r in records {
             let path = r.directory.to_string_lossy().into_owned();
             let ctx = engine.ctx.clone();
