@@ -9,6 +9,9 @@
 //! tables/<schema>/<table>/<version>.lease   the readers' leases on it
 //! ```
 //!
+//! A directory without `state.sqlite` (Parquet files copied from elsewhere)
+//! is read as `tables/<schema>/<table>/*.parquet`, see [`bare_tables`].
+//!
 //! **Never knows:** what is in the files, or who locks them.
 
 use crate::{Result, io};
@@ -91,5 +94,51 @@ pub(crate) fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
         })
         .collect();
     out.sort();
+    Ok(out)
+}
+
+/// True if `root` holds a catalog (`state.sqlite`).
+pub fn has_catalog(root: &Path) -> bool {
+    catalog(root).is_file()
+}
+
+/// A table of a directory without a catalog: its names and its first
+/// Parquet file, whose footer describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BareTable {
+    /// The schema, from the folder name.
+    pub schema: String,
+    /// The table, from the folder name.
+    pub table: String,
+    /// The first Parquet file of the table's folder, by name.
+    pub first_file: PathBuf,
+}
+
+/// The tables of a directory without a catalog: every
+/// `tables/<schema>/<table>/` folder holding Parquet files, in name order.
+pub fn bare_tables(root: &Path) -> Result<Vec<BareTable>> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for schema in subfolders(&tables(root))? {
+        for table in subfolders(&schema)? {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&table)
+                .map_err(io("cannot read", &table))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+                .collect();
+            files.sort();
+            if let Some(first_file) = files.into_iter().next() {
+                out.push(BareTable {
+                    schema: name(&schema),
+                    table: name(&table),
+                    first_file,
+                });
+            }
+        }
+    }
     Ok(out)
 }

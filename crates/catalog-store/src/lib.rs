@@ -65,6 +65,7 @@ mod layout;
 mod locks;
 
 pub use data_dir::{DataDir, Snapshot, Staging};
+pub use layout::{BareTable, bare_tables, has_catalog};
 
 use catalog_model::TableInfo;
 use std::path::{Path, PathBuf};

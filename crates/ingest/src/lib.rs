@@ -13,6 +13,7 @@ pub mod demo;
 pub mod describe;
 pub mod descriptor;
 pub mod fits;
+pub mod parquet_info;
 mod progress;
 mod session;
 mod source;
