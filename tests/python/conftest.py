@@ -35,9 +35,11 @@ def corvus(tmp_path):
 
 
 @contextlib.contextmanager
-def running_service(*extra):
-    """`corvus serve --demo` on a free loopback port for the `with` block; yields the TAP URL."""
-    proc, url = start_service(*extra)
+def running_service(*extra, demo=True):
+    """`corvus serve --demo` (or, with demo=False, `corvus serve` and the
+    data directory `extra` names) on a free loopback port for the `with`
+    block; yields the TAP URL."""
+    proc, url = start_service(*extra, demo=demo)
     try:
         yield url
     finally:
@@ -45,10 +47,11 @@ def running_service(*extra):
         proc.wait(timeout=30)
 
 
-def start_service(*extra):
-    """Starts `corvus serve --demo` on a free loopback port; returns (process, TAP URL)."""
+def start_service(*extra, demo=True):
+    """Starts `corvus serve [--demo]` on a free loopback port; returns (process, TAP URL)."""
     assert CORVUS.exists(), f"build corvus first ({CORVUS} is missing): run ./scripts/test"
-    proc = subprocess.Popen([str(CORVUS), "serve", "--demo", "--bind", "127.0.0.1:0", *extra],
+    demo = ["--demo"] if demo else []
+    proc = subprocess.Popen([str(CORVUS), "serve", *demo, "--bind", "127.0.0.1:0", *map(str, extra)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     if not line.startswith("Corvus TAP service at "):

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import threading
 import urllib.error
@@ -207,7 +208,9 @@ def test_uploads_join_published_tables(service, tmp_path):
 
 def test_upload_errors_say_what_to_fix(service):
     for upload, expected in [("t,param:nothere", "no file part named nothere"),
-                             ("t,http://127.0.0.1:1/x.vot", "does not fetch tables from URLs"),
+                             ("t,http://127.0.0.1:1/x.vot",
+                              "refused to fetch http://127.0.0.1:1/x.vot: 127.0.0.1 is a loopback address; "
+                              "only public addresses are fetched"),
                              ("1t,param:x", "not a plain ADQL name")]:
         with pytest.raises(urllib.error.HTTPError) as e:
             fetch(service + "/sync", LANG="ADQL", QUERY="SELECT * FROM TAP_UPLOAD.t", UPLOAD=upload)
@@ -215,25 +218,135 @@ def test_upload_errors_say_what_to_fix(service):
         assert expected in e.value.read().decode()
 
 
-def test_upload_urls_are_fetched_only_when_configured(tmp_path, reference):
-    table_dir = tmp_path / "www"
-    table_dir.mkdir()
-    (table_dir / "t.csv").write_text("a,b\n1,x\n2,y\n")
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(table_dir))  # noqa: E731
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
+class CountingServer(http.server.ThreadingHTTPServer):
+    """A web server on loopback that counts the connections it accepts.
+    It serves /t.csv, and /redirect?to=URL answers 302 to URL; over TLS
+    with an ssl.SSLContext."""
+
+    def __init__(self, tls=None):
+        super().__init__(("127.0.0.1", 0), CountingHandler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.connections = 0
+        self.lock = threading.Lock()
+
+    def get_request(self):
+        conn = super().get_request()
+        with self.lock:
+            self.connections += 1
+        return conn
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_port}"
+
+    def __enter__(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+
+
+class CountingHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path == "/t.csv":
+            body = b"a,b\n1,x\n2,y\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", urllib.parse.parse_qs(query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+def upload_error(url, upload):
+    """The status and message of a query of TAP_UPLOAD.t that must fail."""
+    with pytest.raises(urllib.error.HTTPError) as e:
+        fetch(url + "/sync", LANG="ADQL", QUERY="SELECT SUM(a) AS s FROM TAP_UPLOAD.t", UPLOAD=upload)
+    return e.value.code, e.value.read().decode()
+
+
+def test_upload_urls_reaching_this_host_are_refused_and_never_connected(tmp_path):
+    # The default configuration: URL uploads on, public addresses only.
+    with CountingServer() as table, CountingServer() as redirector, running_service() as url:
+        caps = urllib.request.urlopen(url + "/capabilities").read().decode()
+        assert "#upload-http" in caps and "#upload-https" in caps
+        direct = f"{table.url}/t.csv"
+        by_name = f"http://localhost:{table.server_port}/t.csv"
+        for upload, message in [
+                (direct, f"refused to fetch {direct}: 127.0.0.1 is a loopback address; "
+                         "only public addresses are fetched"),
+                (by_name, f"refused to fetch {by_name}: localhost resolves to "),
+                (f"http://[::ffff:127.0.0.1]:{table.server_port}/t.csv",
+                 "is the IPv4-mapped form of 127.0.0.1, a loopback address"),
+                (f"http://169.254.169.254:{table.server_port}/latest/meta-data/",
+                 "169.254.169.254 is the cloud metadata address")]:
+            status, text = upload_error(url, "t," + upload)
+            assert status == 400 and message in text, text
+            assert "a loopback address" in text or "metadata" in text, text
+        # A redirect from a host the operator trusts is checked again.
+        config = tmp_path / "corvus.toml"
+        config.write_text('[uploads]\nallow_hosts = ["localhost"]\n')
+        with running_service("--config", str(config)) as trusting:
+            via = f"http://localhost:{redirector.server_port}/redirect?to={direct}"
+            status, text = upload_error(trusting, "t," + via)
+            assert status == 400, text
+            assert (f"refused to fetch {via}: it redirects to {direct}, and 127.0.0.1 is a loopback "
+                    "address; only public addresses are fetched") in text, text
+        assert redirector.connections >= 1
+        assert table.connections == 0
+
+
+def test_upload_urls_of_hosts_the_operator_allows_are_fetched(tmp_path):
     config = tmp_path / "corvus.toml"
-    config.write_text("[uploads]\nfetch_urls = true\nmax_rows = 10\n")
-    try:
-        with running_service("--config", str(config)) as url:
-            caps = urllib.request.urlopen(url + "/capabilities").read().decode()
-            assert "#upload-http" in caps
-            body, _ = fetch(url + "/sync", LANG="ADQL", RESPONSEFORMAT="csv",
-                            QUERY="SELECT SUM(a) AS s FROM TAP_UPLOAD.t",
-                            UPLOAD=f"t,http://127.0.0.1:{web.server_port}/t.csv")
-            assert body.decode().split() == ["s", "3"]
-    finally:
-        web.shutdown()
+    config.write_text('[uploads]\nallow_hosts = ["127.0.0.1"]\nmax_rows = 10\n')
+    with CountingServer() as table, running_service("--config", str(config)) as url:
+        body, _ = fetch(url + "/sync", LANG="ADQL", RESPONSEFORMAT="csv",
+                        QUERY="SELECT SUM(a) AS s FROM TAP_UPLOAD.t", UPLOAD=f"t,{table.url}/t.csv")
+        assert body.decode().split() == ["s", "3"]
+        assert table.connections == 1
+        # Another loopback name is not the host allowed.
+        status, text = upload_error(url, f"t,http://localhost:{table.server_port}/t.csv")
+        assert status == 400 and "localhost resolves to" in text, text
+        assert table.connections == 1
+
+
+def test_https_upload_urls_check_the_certificate(tmp_path):
+    # A TLS server on loopback with a self-signed certificate: the service
+    # speaks TLS to it and refuses the certificate, which no root signed.
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    config = tmp_path / "corvus.toml"
+    config.write_text('[uploads]\nallow_hosts = ["127.0.0.1"]\n')
+    with CountingServer(tls=context) as table, running_service("--config", str(config)) as url:
+        status, text = upload_error(url, f"t,https://127.0.0.1:{table.server_port}/t.csv")
+    assert status == 400, text
+    assert "cannot fetch https://127.0.0.1:" in text and "certificate" in text, text
+
+
+def test_upload_urls_can_be_turned_off(tmp_path):
+    config = tmp_path / "corvus.toml"
+    config.write_text("[uploads]\nfetch_urls = false\n")
+    with running_service("--config", str(config)) as url:
+        caps = urllib.request.urlopen(url + "/capabilities").read().decode()
+        assert "#upload-inline" in caps and "#upload-http" not in caps
+        status, text = upload_error(url, "t,http://example.org/t.csv")
+        assert status == 400 and "does not fetch tables from URLs" in text, text
 
 
 def test_a_bad_configuration_is_one_readable_line(tmp_path):
@@ -317,17 +430,16 @@ TAPLINT_STAGES = "-QAS -UWS -UPL"
 KNOWN_VALIDATOR_GAPS = ['Unknown standard feature key "ivo://ivoa.net/std/TAPRegExt#features-adql-conditional"']
 
 
-def test_taplint_finds_no_errors(tmp_path):
-    # TAPRegExt makes upload-http mandatory once uploads are offered, so the
-    # service is checked as an operator who allows URL uploads runs it.
-    config = tmp_path / "corvus.toml"
-    config.write_text("[uploads]\nfetch_urls = true\n")
-    with running_service("--config", str(config)) as service:
+def test_taplint_finds_no_errors():
+    # With the default configuration: TAPRegExt makes upload-http mandatory
+    # once uploads are offered (E-CAP-MUPM), and URL uploads are on by default.
+    with running_service() as service:
         out = subprocess.run(["stilts", "taplint", f"tapurl={service}", f"stages={TAPLINT_STAGES}"],
                              capture_output=True, text=True, timeout=600)
     errors = [line for line in out.stdout.splitlines()
               if re.match(r"^E-[A-Z]{3}-", line) and not any(k in line for k in KNOWN_VALIDATOR_GAPS)]
     assert errors == [], "\n".join(errors)
+    assert "E-CAP-MUPM" not in out.stdout
     assert re.search(r"^Totals: Errors: [01];", out.stdout, re.M), out.stdout[-2000:]
 
 
@@ -403,15 +515,25 @@ def test_a_broken_upload_is_reported_without_internal_paths(service):
     assert "/tmp" not in r.text and "corvus-upload" not in r.text, r.text
 
 
-def test_a_query_over_the_time_limit_ends_with_an_error_after_the_rows(tmp_path):
+def test_a_query_over_the_time_limit_ends_with_an_error_naming_the_limit(tmp_path):
     config = tmp_path / "corvus.toml"
     config.write_text("[limits]\nexecution_seconds = 1\n")
+    heavy = ("SELECT a.hip FROM hip.main AS a CROSS JOIN hip.main AS b "
+             "WHERE a.hpmag - b.hpmag > 100")
     with running_service("--config", str(config)) as url:
         caps = urllib.request.urlopen(url + "/capabilities").read().decode()
         assert "<executionDuration><default>1</default><hard>1</hard></executionDuration>" in caps
+        # No row yet: a DALI error document with status 400, naming the limit.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(url + "/sync", LANG="ADQL", QUERY=heavy)
+        assert refused.value.code == 400
+        error = refused.value.read().decode()
+        assert '<INFO name="QUERY_STATUS" value="ERROR">' in error
+        assert "limit of 1 s" in error
+        # Rows already sent: the document ends with the error after them.
         body, _ = fetch(url + "/sync", LANG="ADQL",
-                        QUERY="SELECT a.hip FROM hip.main AS a CROSS JOIN hip.main AS b "
-                              "WHERE a.hpmag - b.hpmag > 100")
+                        QUERY=f"SELECT hip FROM hip.main WHERE hip < 100 UNION ALL {heavy}")
     text = body.decode()
+    assert "<TR>" in text
     assert '<INFO name="QUERY_STATUS" value="ERROR">the query ran longer than' in text
     assert text.rstrip().endswith("</VOTABLE>")

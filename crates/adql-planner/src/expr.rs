@@ -339,11 +339,14 @@ impl Translator<'_> {
                     } else {
                         right.span
                     };
-                    return Err(self.error(
-                        span,
-                        "geometries cannot be compared with =, < or >",
-                        Some("use CONTAINS, INTERSECTS or DISTANCE".into()),
-                    ));
+                    if !matches!(op, Eq | NotEq) {
+                        return Err(self.error(
+                            span,
+                            "geometries have no order: they compare only with = and <>",
+                            Some("use CONTAINS, INTERSECTS or DISTANCE".into()),
+                        ));
+                    }
+                    return Ok(self.geometry_equality(op == Eq, &l, &r, left, right));
                 }
                 Ok(Typed::new(
                     format!("({} {} {})", l.sql, op.symbol(), r.sql),
@@ -401,6 +404,30 @@ impl Translator<'_> {
                 Ok(t)
             }
         }
+    }
+
+    /// `g1 = g2` and `g1 <> g2`: equal when of the same kind with exactly the
+    /// same coordinates (a POINT never equals a CIRCLE); NULL when either is NULL.
+    fn geometry_equality(
+        &self,
+        equal: bool,
+        l: &Typed,
+        r: &Typed,
+        left: &Expr,
+        right: &Expr,
+    ) -> Typed {
+        let null = |e: &Expr| matches!(e.unnested().kind, ExprKind::Null);
+        let sql = if null(left) || null(right) {
+            "CAST(NULL AS BOOLEAN)".to_string()
+        } else {
+            format!(
+                "(adql_geometry_equal({}, {}) = {})",
+                l.sql,
+                r.sql,
+                i32::from(equal)
+            )
+        };
+        Typed::new(sql, AdqlType::Boolean)
     }
 
     fn case(

@@ -149,35 +149,73 @@ impl Translator<'_> {
         ))
     }
 
-    /// Drops a leading coordinate-system argument (ADQL 2.1 §4.2.2: it may be
-    /// ignored; everything is ICRS here), warning when it names another frame.
+    /// Drops a leading coordinate-system argument when `args` has one.
+    ///
+    /// ADQL 2.1's grammar writes `<coord_sys>` as a string literal, but
+    /// services accept NULL and any string expression (a column, a
+    /// concatenation); §4.2.2 lets a service ignore it. Everything is ICRS
+    /// here: a constant naming another frame, or a value known only at run
+    /// time, is ignored with a warning. `with_cs` lists the argument counts at
+    /// which a leading coordinate system is possible, `certain` those at which
+    /// it must be there; where a count is possible with and without one
+    /// (`CIRCLE(cs, point, r)` and `CIRCLE(ra, dec, r)`), the first argument's
+    /// type decides.
     fn drop_coordsys<'e>(
         &mut self,
         name: &str,
         args: &'e [Expr],
         with_cs: &[usize],
+        certain: &[usize],
     ) -> Result<&'e [Expr]> {
         let Some(first) = args.first() else {
             return Ok(args);
         };
-        let first_is_text = match &first.unnested().kind {
-            ExprKind::String(_) => true,
-            ExprKind::Column(_) | ExprKind::Function { .. } => {
-                self.expr(first)?.ty == AdqlType::Varchar
-            }
-            _ => false,
-        };
-        if !(first_is_text && with_cs.contains(&args.len())) {
+        if !with_cs.contains(&args.len()) {
             return Ok(args);
         }
-        if let ExprKind::String(frame) = &first.unnested().kind {
-            let f = frame.trim().to_ascii_uppercase();
-            let known = f.is_empty()
-                || f.starts_with("ICRS")
-                || f == "J2000"
-                || f.starts_with("UNKNOWNFRAME");
-            if !known {
-                self.warn(first.span, format!("{name}: coordinate system '{frame}' is ignored; coordinates are taken as ICRS"));
+        let is_cs = match &first.unnested().kind {
+            ExprKind::String(_) | ExprKind::Null => true,
+            ExprKind::Number { .. } => false,
+            _ => match self.expr(first)?.ty {
+                AdqlType::Varchar => true,
+                // A column of unknown type (no catalog): a coordinate system if
+                // the count demands one or the next argument is a geometry.
+                AdqlType::Unknown => {
+                    certain.contains(&args.len())
+                        || match args.get(1) {
+                            Some(e) => self.expr(e)?.ty.is_geometry(),
+                            None => false,
+                        }
+                }
+                _ => false,
+            },
+        };
+        if !is_cs {
+            return Ok(args);
+        }
+        match const_string(first) {
+            Some(Some(frame)) => {
+                let f = frame.trim().to_ascii_uppercase();
+                let known = f.is_empty()
+                    || f.starts_with("ICRS")
+                    || f == "J2000"
+                    || f.starts_with("UNKNOWNFRAME");
+                if !known {
+                    self.warn(
+                        first.span,
+                        format!("{name}: coordinate system '{frame}' is ignored; coordinates are taken as ICRS"),
+                    );
+                }
+            }
+            // NULL: no coordinate system given, which is ICRS here.
+            Some(None) => {}
+            None => {
+                let t = self.expr(first)?;
+                self.require_string(&t, first.span, "a coordinate system")?;
+                self.warn(
+                    first.span,
+                    format!("{name}: the coordinate system is an expression whose value is not checked; it is ignored and coordinates are taken as ICRS"),
+                );
             }
         }
         Ok(&args[1..])
@@ -349,7 +387,7 @@ impl Translator<'_> {
             "IN_UNIT" => self.in_unit(args, span),
             // ---- geometry (ADQL 2.1 §4.2) ----
             "POINT" => {
-                let rest = self.drop_coordsys("POINT", args, &[3])?;
+                let rest = self.drop_coordsys("POINT", args, &[3], &[3])?;
                 self.arity(
                     "POINT",
                     rest,
@@ -362,7 +400,7 @@ impl Translator<'_> {
                 Ok(Typed::new(func("adql_point", &a), AdqlType::Point).named("point"))
             }
             "CIRCLE" => {
-                let rest = self.drop_coordsys("CIRCLE", args, &[3, 4])?;
+                let rest = self.drop_coordsys("CIRCLE", args, &[3, 4], &[4])?;
                 self.arity(
                     "CIRCLE",
                     rest,
@@ -382,7 +420,7 @@ impl Translator<'_> {
                 Ok(Typed::new(func("adql_circle", &a), AdqlType::Circle).named("circle"))
             }
             "BOX" => {
-                let rest = self.drop_coordsys("BOX", args, &[4, 5])?;
+                let rest = self.drop_coordsys("BOX", args, &[4, 5], &[5])?;
                 self.arity("BOX", rest, &[3, 4], span, "BOX(ra, dec, width, height)")?;
                 let a = self.args(rest)?;
                 if rest.len() == 3 {
@@ -394,19 +432,31 @@ impl Translator<'_> {
                 Ok(Typed::new(func("adql_box", &a), AdqlType::Polygon).named("box"))
             }
             "POLYGON" => {
-                let odd_or_points = args.len() % 2 == 1 || args.len() == 4;
-                let rest = if odd_or_points {
-                    self.drop_coordsys("POLYGON", args, &[args.len()])?
+                // ADQL 2.1 §4.2.10: vertices as coordinate pairs or as POINT values,
+                // either with a leading coordinate system.
+                let odd = args.len() % 2 == 1;
+                let with_cs: Vec<usize> = if odd || args.len() >= 4 {
+                    vec![args.len()]
                 } else {
-                    args
+                    Vec::new()
                 };
+                // An odd count of seven or more is a coordinate system and pairs.
+                let certain: Vec<usize> = with_cs
+                    .iter()
+                    .copied()
+                    .filter(|n| n % 2 == 1 && *n >= 7)
+                    .collect();
+                let rest = self.drop_coordsys("POLYGON", args, &with_cs, &certain)?;
                 let a = self.args(rest)?;
-                if a.first().is_some_and(|t| t.ty.is_geometry()) {
+                let as_points = a.iter().any(|t| t.ty.is_geometry())
+                    || ((rest.len() % 2 == 1 || rest.len() < 6)
+                        && a.iter().all(|t| t.ty.fits(AdqlType::Point)));
+                if as_points {
                     if rest.len() < 3 {
                         return Err(self.error(
                             span,
-                            "POLYGON needs at least three vertices",
-                            None,
+                            format!("POLYGON needs at least three vertices, not {}", rest.len()),
+                            Some("write POLYGON(POINT(ra1, dec1), POINT(ra2, dec2), POINT(ra3, dec3), ...)".into()),
                         ));
                     }
                     for (t, e) in a.iter().zip(rest) {
@@ -539,7 +589,7 @@ impl Translator<'_> {
         if let ExprKind::Function { name, args, .. } = &e.unnested().kind
             && name.name == "POINT"
         {
-            let rest = self.drop_coordsys("POINT", args, &[3])?;
+            let rest = self.drop_coordsys("POINT", args, &[3], &[3])?;
             if rest.len() == 2 {
                 let a = self.args(rest)?;
                 self.numeric_args(&a, rest, "POINT")?;
@@ -559,7 +609,7 @@ impl Translator<'_> {
         } = &args[1].unnested().kind
             && name.name == "CIRCLE"
         {
-            let rest = self.drop_coordsys("CIRCLE", cargs, &[4])?;
+            let rest = self.drop_coordsys("CIRCLE", cargs, &[4], &[4])?;
             if rest.len() == 3 {
                 let c = self.args(rest)?;
                 self.numeric_args(&c, rest, "CIRCLE")?;
@@ -585,7 +635,7 @@ impl Translator<'_> {
             ));
         };
         let Some(from) = v.meta.unit.clone() else {
-            if v.ty == AdqlType::Unknown {
+            if v.ty == AdqlType::Unknown || !self.catalog.is_complete() {
                 return Err(self.error(
                     args[0].span,
                     "the unit of this value is not known without a catalog",
@@ -746,6 +796,25 @@ impl Translator<'_> {
             }
         };
         Ok(t.named(lower))
+    }
+}
+
+/// The value of a constant string expression: `Some(Some(text))` for string
+/// literals and their concatenations, `Some(None)` for NULL, `None` when the
+/// value is known only at run time.
+fn const_string(e: &Expr) -> Option<Option<String>> {
+    match &e.unnested().kind {
+        ExprKind::String(s) => Some(Some(s.clone())),
+        ExprKind::Null => Some(None),
+        ExprKind::Binary {
+            op: BinaryOp::Concat,
+            left,
+            right,
+        } => match (const_string(left)?, const_string(right)?) {
+            (Some(l), Some(r)) => Some(Some(l + &r)),
+            _ => Some(None),
+        },
+        _ => None,
     }
 }
 

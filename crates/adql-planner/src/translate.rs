@@ -61,7 +61,7 @@ struct CteDef {
 
 pub(crate) struct Translator<'a> {
     pub(crate) text: &'a str,
-    catalog: &'a dyn Catalog,
+    pub(crate) catalog: &'a dyn Catalog,
     policy: &'a dyn AccessPolicy,
     ctes: Vec<CteDef>,
     pub(crate) warnings: Vec<Warning>,
@@ -87,14 +87,18 @@ impl<'a> Translator<'a> {
         })
     }
 
+    /// Records a warning once: the fast paths translate some arguments twice.
     pub(crate) fn warn(&mut self, span: Span, message: impl Into<String>) {
         let (line, column) = span.line_col(self.text);
-        self.warnings.push(Warning {
+        let w = Warning {
             span,
             line,
             column,
             message: message.into(),
-        });
+        };
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
     }
 
     /// A whole query: WITH, body, ORDER BY, OFFSET.
@@ -166,7 +170,9 @@ impl<'a> Translator<'a> {
                 let (l, lcols) = self.set_expr(left)?;
                 let (r, rcols) = self.set_expr(right)?;
                 let word = op.keyword();
-                if lcols.len() != rcols.len() {
+                // `*` over a table of unknown columns (no catalog) counts as one.
+                let unknown_width = |cols: &[ColumnInfo]| cols.iter().any(|c| c.name == "*");
+                if lcols.len() != rcols.len() && !unknown_width(&lcols) && !unknown_width(&rcols) {
                     return Err(self.error(
                         set_span(right),
                         format!(
@@ -549,6 +555,17 @@ impl<'a> Translator<'a> {
             JoinKind::Full { .. } => "FULL JOIN",
             JoinKind::Cross => return Ok(format!("{left} CROSS JOIN {right}")),
         };
+        if !j.natural && j.constraint == JoinConstraint::None {
+            // A join written without ON or USING (ADQL 2.1 BNF `<qualified_join>`)
+            // has an always-true condition: INNER pairs every row with every row,
+            // as CROSS JOIN; an OUTER join does so too and, as OUTER says, keeps
+            // the rows of its outer side when the other side has none. (PostgreSQL
+            // refuses the syntax; SQLite and MySQL's CROSS-style joins read it so.)
+            return Ok(match j.kind {
+                JoinKind::Inner { .. } => format!("{left} CROSS JOIN {right}"),
+                _ => format!("{left} {kind} {right} ON TRUE"),
+            });
+        }
         // Without a catalog the columns are unknown: leave USING and NATURAL to the engine.
         if scope.relations[left_start..].iter().any(|r| r.open) {
             return Ok(match &j.constraint {

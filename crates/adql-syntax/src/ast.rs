@@ -211,7 +211,11 @@ pub enum JoinConstraint {
     On(Expr),
     /// `USING (columns)`
     Using(Vec<Ident>),
-    /// Nothing (NATURAL or CROSS).
+    /// Nothing: NATURAL, CROSS, or a join written without ON or USING, which
+    /// the ADQL 2.1 grammar allows (`<qualified_join>`'s `<join_specification>`
+    /// is optional). Such a join has an always-true condition: an INNER join is
+    /// a cross join; an OUTER join pairs every row too, and keeps the rows of
+    /// its outer side(s) when the other side is empty.
     None,
 }
 

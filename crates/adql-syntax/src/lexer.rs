@@ -7,6 +7,10 @@
 use crate::error::{Positioner, SyntaxError, Warning};
 use crate::span::Span;
 
+/// Longest identifier accepted, in characters. Names are echoed in messages,
+/// result headers and metadata; nothing in a catalog comes near this.
+pub const MAX_IDENTIFIER_CHARS: usize = 1000;
+
 /// One token.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
@@ -142,6 +146,18 @@ impl<'a> Lexer<'a> {
                 '"' => self.quoted()?,
                 _ => self.punct(c)?,
             };
+            if let Tok::Word(name) | Tok::Quoted(name) = &tok
+                && name.chars().count() > MAX_IDENTIFIER_CHARS
+            {
+                return Err(self.at.error(
+                    Span::new(start, self.pos),
+                    format!("a name of at most {MAX_IDENTIFIER_CHARS} characters"),
+                    Some(format!(
+                        "this name is {} characters long; choose a shorter alias",
+                        name.chars().count()
+                    )),
+                ));
+            }
             out.push(Token {
                 tok,
                 span: Span::new(start, self.pos),
@@ -286,8 +302,25 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// A character string literal. Literals separated only by blanks,
+    /// newlines or comments are one literal (ADQL 2.1 §2.1.2 takes SQL-92's
+    /// `<character string literal>`, whose parts may be split by
+    /// `<separator>`s): `'abc' 'def'` is `'abcdef'`.
     fn string(&mut self) -> Result<Tok, SyntaxError> {
-        self.delimited('\'', "string").map(Tok::Str)
+        let mut value = self.delimited('\'', "string")?;
+        loop {
+            let (save, warnings) = (self.pos, self.warnings.len());
+            // An unclosed comment here is reported when the main loop reaches it.
+            let continued = self.skip_blanks_and_comments().is_ok()
+                && self.pos > save
+                && self.peek_char() == Some('\'');
+            if !continued {
+                self.pos = save;
+                self.warnings.truncate(warnings);
+                return Ok(Tok::Str(value));
+            }
+            value.push_str(&self.delimited('\'', "string")?);
+        }
     }
 
     fn quoted(&mut self) -> Result<Tok, SyntaxError> {
@@ -406,6 +439,39 @@ mod tests {
         assert_eq!(t[2].tok, Tok::Str("abc".into()));
         assert_eq!(w.len(), 2);
         assert!(w[0].message.contains("U+2018"));
+    }
+
+    #[test]
+    fn separated_string_literals_are_one() {
+        assert_eq!(
+            toks("'abc' 'def'\n  -- note\n'g''h' /* x */ 'i' x 'j'"),
+            vec![
+                Tok::Str("abcdefg'hi".into()),
+                Tok::Word("x".into()),
+                Tok::Str("j".into()),
+                Tok::Eof
+            ]
+        );
+        // Doubled quotes without a separator stay an escaped quote.
+        assert_eq!(toks("'a''b'"), vec![Tok::Str("a'b".into()), Tok::Eof]);
+        let (t, _) = Lexer::new("'ab'\n'cd' x").tokenize().unwrap();
+        assert_eq!((t[0].span.start, t[0].span.end), (0, 9));
+    }
+
+    #[test]
+    fn overlong_names_are_refused_where_they_start() {
+        let long = "a".repeat(MAX_IDENTIFIER_CHARS + 1);
+        let e = Lexer::new(&format!("SELECT 1 AS {long}"))
+            .tokenize()
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (1, 13));
+        assert!(e.to_string().contains("at most 1000 characters"), "{e}");
+        let e = Lexer::new(&format!("SELECT \"{long}\" FROM t"))
+            .tokenize()
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (1, 8));
+        let ok = "a".repeat(MAX_IDENTIFIER_CHARS);
+        assert!(Lexer::new(&format!("SELECT {ok}")).tokenize().is_ok());
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod visit;
 
 pub use ast::*;
 pub use error::{SyntaxError, Warning};
+pub use lexer::MAX_IDENTIFIER_CHARS;
 pub use parser::{MAX_DEPTH, MAX_OPERATORS, MAX_QUERY_BYTES, Parsed, parse, parse_expression};
 pub use printer::{name_as_written, write_quoted_ident, write_string_literal};
 pub use span::Span;

@@ -240,7 +240,7 @@ impl Parser<'_> {
                     self.warn(
                         t.span,
                         format!(
-                            "{} is a reserved word in ADQL; read it as a name here, but write it as \"{}\" to be portable",
+                            "{} is a reserved word, and a reserved word used as a name is outside ADQL 2.1 (§2.1.3); read as a name here, but the portable spelling is \"{}\"",
                             w.to_ascii_uppercase(),
                             w.to_ascii_lowercase()
                         ),
@@ -316,7 +316,16 @@ impl Parser<'_> {
         self.enter()?;
         let start = self.peek().span.start;
         let mut with = Vec::new();
-        if self.eat_kw("WITH") {
+        if self.is_kw("WITH") {
+            let kw = self.next().span;
+            // ADQL 2.1 BNF: only `<query_specification>` takes a `<with_clause>`;
+            // a `<subquery>` and a `<with_query>` hold a bare `<query_expression>`.
+            if self.depth > 1 {
+                self.warn(
+                    kw,
+                    "WITH inside a subquery is outside ADQL 2.1, which allows WITH only at the start of the whole query; accepted here, but the portable spelling moves this WITH query to the top: WITH name AS (...) SELECT ...".into(),
+                );
+            }
             loop {
                 let name = self.ident("a name for the WITH query")?;
                 self.expect_kw("AS")?;
@@ -667,10 +676,21 @@ impl Parser<'_> {
                 self.expect(&Tok::RParen, "')' closing USING")?;
                 JoinConstraint::Using(cols)
             } else {
-                return Err(self.error_here(
-                    "ON or USING",
-                    Some("a join needs a condition: ... JOIN t ON a.id = t.id, or USING (id); write CROSS JOIN for all combinations".into()),
-                ));
+                // ADQL 2.1 BNF: `<qualified_join> ::= ... JOIN <table_reference>
+                // [ <join_specification> ]`, so the condition is optional; with
+                // none, every row pairs with every row (see `JoinConstraint::None`).
+                let span = Span::new(start.min(table_start(&left)), self.prev_end());
+                let portable = match kind {
+                    JoinKind::Inner { .. } => "CROSS JOIN",
+                    _ => "ON 1 = 1",
+                };
+                self.warn(
+                    span,
+                    format!(
+                        "a JOIN without ON or USING pairs every row with every row (a cross join); ADQL 2.1 allows it but SQL and PostgreSQL-based services refuse it: write {portable} to be portable"
+                    ),
+                );
+                JoinConstraint::None
             };
             let span = Span::new(start.min(table_start(&left)), self.prev_end());
             left = TableRef::Join(Box::new(Join {

@@ -173,3 +173,53 @@ fn error_positions_count_lines() {
     let e = parse("SELECT ra,\n       dec\nFROM t\nWHERE raa >").unwrap_err();
     assert_eq!((e.line, e.column), (4, 12));
 }
+
+fn warnings(q: &str) -> Vec<String> {
+    parse(q)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn extensions_say_they_are_outside_adql_and_give_the_portable_spelling() {
+    let w = warnings("SELECT CASE WHEN a > 0 THEN 1 END FROM t");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("warning at line 1, column 8: CASE is outside ADQL 2.1"));
+    assert!(w[0].contains("COALESCE"), "{w:?}");
+
+    let w = warnings("SELECT a FROM t WHERE a IN (\nWITH w AS (SELECT b FROM u) SELECT b FROM w)");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("warning at line 2, column 1: WITH inside a subquery is outside ADQL 2.1")
+    );
+    assert!(w[0].contains("to the top"), "{w:?}");
+    // At the start of the whole query WITH is ADQL 2.1.
+    assert!(warnings("WITH w AS (SELECT b FROM u) SELECT b FROM w").is_empty());
+
+    let w = warnings("SELECT 1 AS size FROM t");
+    assert!(
+        w[0].contains("outside ADQL 2.1") && w[0].contains("\"size\""),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn a_join_without_condition_is_a_cross_join_with_a_portability_note() {
+    let p = parse("SELECT * FROM a JOIN b LEFT JOIN c").unwrap();
+    let w: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("write CROSS JOIN"), "{w:?}");
+    assert!(w[1].contains("write ON 1 = 1"), "{w:?}");
+    assert_eq!(p.query.to_string(), "SELECT * FROM a JOIN b LEFT JOIN c");
+    // NATURAL and CROSS joins need no note.
+    assert!(warnings("SELECT * FROM a NATURAL JOIN b CROSS JOIN c").is_empty());
+}
+
+#[test]
+fn separated_literals_print_as_one() {
+    let p = parse("SELECT 'ab'\n  'c''d' FROM t").unwrap();
+    assert_eq!(p.query.to_string(), "SELECT 'abc''d' FROM t");
+}

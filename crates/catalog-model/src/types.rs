@@ -4,7 +4,9 @@ use arrow_schema::{DataType, Field, TimeUnit};
 use std::sync::Arc;
 
 /// The Arrow type of every geometry value: a list of doubles in DALI order
-/// (point: 2, circle: 3, polygon: 6 or more, an even count).
+/// (point: 2, circle: 3, polygon: 6 or more, an even count), or a compound
+/// region (Union, Intersection, Not), which starts with NaN and can never be
+/// taken for one of those (`sky_functions::geometry` has its encoding).
 pub fn geometry_type() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
 }

@@ -99,53 +99,114 @@ pub(crate) async fn ingest(rows: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The demo catalog served on a loopback port in this process, with
+/// `config`'s engine and a MAXREC large enough for whole-table downloads.
+pub(crate) struct DemoService {
+    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) state: std::sync::Arc<tap_server::AppState>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: crate::data::TempDir,
+}
+
+impl DemoService {
+    pub(crate) async fn start(config: query_engine::EngineConfig) -> anyhow::Result<DemoService> {
+        let tmp = std::env::temp_dir().join(format!("corvus-bench-serve-{}", std::process::id()));
+        let mut dir = DataDir::open(&tmp).context("cannot create the benchmark folder")?;
+        let guard = crate::data::TempDir(tmp);
+        ingest::demo::ingest_demo(&mut dir).await?;
+        let engine = crate::data::engine_for(&dir, config).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let limits = tap_server::Limits {
+            default_maxrec: 1 << 30,
+            ..Default::default()
+        };
+        let state = std::sync::Arc::new(tap_server::AppState::new(
+            engine,
+            format!("http://{addr}/tap"),
+            limits,
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(tap_server::serve(
+            listener,
+            std::sync::Arc::clone(&state),
+            async move {
+                let _ = stopped.await;
+            },
+            std::time::Duration::ZERO,
+        ));
+        Ok(DemoService {
+            addr,
+            state,
+            server: Some(server),
+            stop: Some(stop),
+            _dir: guard,
+        })
+    }
+
+    /// Shuts the service down as SIGTERM does (no grace period) and waits
+    /// until it has stopped.
+    pub(crate) async fn shut_down(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DemoService {
+    fn drop(&mut self) {
+        self.state.engine.shut_down();
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
+
 /// `corvus bench serve`: the demo catalog served on a loopback port in this
 /// process; each output format fetched whole (`SELECT * FROM hip.main`,
 /// 117,955 rows × 45 columns) `repeat` times over a plain HTTP/1.1
-/// connection, and a trivial query timed over many requests.
+/// connection, without compression and as pyvo asks (`Accept-Encoding:
+/// gzip, deflate`) and with zstd; the client does not decompress, so the
+/// figures are the server's. Then a trivial query timed over many requests.
 pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
-    let tmp = std::env::temp_dir().join(format!("corvus-bench-serve-{}", std::process::id()));
-    let mut dir = DataDir::open(&tmp).context("cannot create the benchmark folder")?;
-    ingest::demo::ingest_demo(&mut dir).await?;
-    let engine = crate::data::engine_for(&dir, query_engine::EngineConfig::default()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let limits = tap_server::Limits {
-        default_maxrec: 1 << 30,
-        ..Default::default()
-    };
-    let state = std::sync::Arc::new(tap_server::AppState::new(
-        engine,
-        format!("http://{addr}/tap"),
-        limits,
-    ));
-    let server = tokio::spawn(tap_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-        std::time::Duration::ZERO,
-    ));
-    println!("| format | MB | seconds | MB/s | rows/s | peak RSS MiB |");
-    println!("|---|---|---|---|---|---|");
+    let demo = DemoService::start(query_engine::EngineConfig::default()).await?;
+    let addr = demo.addr;
+    println!(
+        "| format | encoding | result MB | wire MB | seconds | result MB/s | rows/s | peak RSS MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for format in [
         "votable", "binary2", "fits", "csv", "tsv", "parquet", "json",
     ] {
         let path =
             format!("/tap/sync?LANG=ADQL&RESPONSEFORMAT={format}&QUERY=SELECT+*+FROM+hip.main");
-        let mut bytes = 0;
-        reset_peak_rss();
-        let started = Instant::now();
-        for _ in 0..repeat {
-            bytes += get(addr, &path).await?;
+        let mut plain = 0;
+        for encoding in ["identity", "gzip, deflate", "zstd"] {
+            let mut bytes = 0;
+            reset_peak_rss();
+            let started = Instant::now();
+            for _ in 0..repeat {
+                bytes += get(addr, &path, encoding).await?;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            if encoding == "identity" {
+                plain = bytes;
+            }
+            println!(
+                "| {format} | {} | {:.1} | {:.1} | {secs:.2} | {:.0} | {:.0} | {} |",
+                encoding.split(',').next().unwrap_or(encoding),
+                plain as f64 / 1e6 / f64::from(repeat),
+                bytes as f64 / 1e6 / f64::from(repeat),
+                plain as f64 / 1e6 / secs,
+                117_955.0 * f64::from(repeat) / secs,
+                peak_rss().unwrap_or(0) >> 20
+            );
         }
-        let secs = started.elapsed().as_secs_f64();
-        println!(
-            "| {format} | {:.1} | {secs:.2} | {:.0} | {:.0} | {} |",
-            bytes as f64 / 1e6 / f64::from(repeat),
-            bytes as f64 / 1e6 / secs,
-            117_955.0 * f64::from(repeat) / secs,
-            peak_rss().unwrap_or(0) >> 20
-        );
     }
     let n = 200;
     let started = Instant::now();
@@ -153,6 +214,7 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
         get(
             addr,
             "/tap/sync?LANG=ADQL&QUERY=SELECT+TOP+1+hip+FROM+hip.main",
+            "identity",
         )
         .await?;
     }
@@ -163,9 +225,6 @@ pub(crate) async fn serve(repeat: u32) -> anyhow::Result<ExitCode> {
     if let Some(rss) = peak_rss() {
         println!("peak RSS of the whole process: {} MiB", rss >> 20);
     }
-    server.abort();
-    drop(dir);
-    let _ = std::fs::remove_dir_all(&tmp);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -175,11 +234,18 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// One GET with `Connection: close`; the bytes received (headers included).
-async fn get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<u64> {
+/// One GET with `Connection: close` and `Accept-Encoding: encoding`; the
+/// bytes received (headers included), not decompressed.
+pub(crate) async fn get(
+    addr: std::net::SocketAddr,
+    path: &str,
+    encoding: &str,
+) -> anyhow::Result<u64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;

@@ -219,7 +219,7 @@ pub(crate) fn drop(table: &str, data: DataArg) -> anyhow::Result<ExitCode> {
 
 /// An engine over every table of the data directory, TAP_SCHEMA included.
 pub(crate) async fn engine_for(dir: &DataDir, config: EngineConfig) -> anyhow::Result<Engine> {
-    Ok(Engine::open(dir.records()?, config).await?)
+    Ok(Engine::open(dir.snapshot()?, config).await?)
 }
 
 /// `corvus query`: the result through the one pipeline, tab-separated

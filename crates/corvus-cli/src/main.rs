@@ -1,9 +1,15 @@
 //! `corvus`: the one binary. `main` only parses arguments and dispatches to
 //! a module per verb; each returns `anyhow::Result` and errors end in one
 //! readable line on stderr and a non-zero exit.
+//!
+//! **Boundary:** the only crate that uses `anyhow`. It knows no HTTP (`serve`
+//! calls `tap_server::serve`), no DataFusion session (queries go through
+//! `query_engine::Engine`) and not the data directory's layout (that is
+//! `catalog_store`'s).
 
 mod adql;
 mod bench;
+mod bench_load;
 mod catalog_dir;
 mod data;
 mod export;
@@ -76,6 +82,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
+    /// Saturate the service with crossmatches and report how fast it still
+    /// answers, and how fast queries stop when their clients go or it shuts down.
+    Load {
+        /// Crossmatches to run at once.
+        #[arg(long, default_value_t = 2)]
+        heavy: usize,
+        /// Availability requests to time (other documents: a fifth of this).
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +118,9 @@ fn main() -> ExitCode {
         } => runtime.block_on(data::query(&query, format.as_deref(), demo, data)),
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
         Command::Bench(BenchCommand::Serve { repeat }) => runtime.block_on(bench::serve(repeat)),
+        Command::Bench(BenchCommand::Load { heavy, requests }) => {
+            runtime.block_on(bench_load::load(heavy, requests))
+        }
     };
     match outcome {
         Ok(code) => code,

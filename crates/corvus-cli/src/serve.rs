@@ -166,8 +166,62 @@ struct UploadsConfig {
     max_bytes: Option<u64>,
     /// The most rows in one uploaded table.
     max_rows: Option<u64>,
-    /// Fetch tables from URLs named in UPLOAD (off: server-side request forgery).
+    /// Fetch tables from URLs named in UPLOAD (from public addresses only).
     fetch_urls: Option<bool>,
+    /// Hosts fetched from whatever they resolve to (internal hosts the
+    /// operator trusts).
+    allow_hosts: Option<Vec<String>>,
+    /// The longest a URL's name may take to resolve and its connection to open.
+    fetch_connect_seconds: Option<u64>,
+    /// The longest a whole URL fetch may take, redirects included.
+    fetch_seconds: Option<u64>,
+    /// The most redirects a URL fetch follows.
+    fetch_max_redirects: Option<u32>,
+}
+
+impl UploadsConfig {
+    /// Sets the URL-fetching part of `limits`; `file` names the
+    /// configuration in errors.
+    fn apply_fetch(&self, u: &mut tap_server::UrlUploads, file: &str) -> anyhow::Result<()> {
+        u.enabled = self.fetch_urls.unwrap_or(u.enabled);
+        if let Some(hosts) = &self.allow_hosts {
+            u.allow_hosts = hosts
+                .iter()
+                .map(|h| allowed_host(h, file))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        let seconds = |key: &str, value: Option<u64>, default: Duration| match value {
+            Some(0) => anyhow::bail!("{file}: [uploads] {key} must be at least 1 (seconds)"),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(default),
+        };
+        u.connect_timeout = seconds(
+            "fetch_connect_seconds",
+            self.fetch_connect_seconds,
+            u.connect_timeout,
+        )?;
+        u.timeout = seconds("fetch_seconds", self.fetch_seconds, u.timeout)?;
+        u.max_redirects = self.fetch_max_redirects.unwrap_or(u.max_redirects);
+        Ok(())
+    }
+}
+
+/// An `allow_hosts` entry: a host name or an IP address alone, since it is
+/// matched against the host of a URL exactly.
+fn allowed_host(entry: &str, file: &str) -> anyhow::Result<String> {
+    let host = entry.trim();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let is_ip = bare.parse::<std::net::IpAddr>().is_ok();
+    let plain_name = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !is_ip && !plain_name {
+        anyhow::bail!(
+            "{file}: [uploads] allow_hosts entry \"{entry}\" is not a host name or IP address; write the host alone, without scheme, port or path (e.g. \"tables.internal\" or \"10.0.0.5\")"
+        );
+    }
+    Ok(host.to_string())
 }
 
 fn settings_from(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
@@ -192,7 +246,7 @@ fn settings_from(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
     limits.execution_seconds = l.execution_seconds.unwrap_or(limits.execution_seconds);
     limits.max_upload_bytes = u.max_bytes.unwrap_or(limits.max_upload_bytes);
     limits.max_upload_rows = u.max_rows.unwrap_or(limits.max_upload_rows);
-    limits.fetch_upload_urls = u.fetch_urls.unwrap_or(limits.fetch_upload_urls);
+    u.apply_fetch(&mut limits.upload_urls, &path.display().to_string())?;
     if limits.default_maxrec > limits.hard_maxrec {
         anyhow::bail!(
             "{}: default_maxrec ({}) is above hard_maxrec ({})",
@@ -276,5 +330,88 @@ async fn shutdown() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml: &str) -> anyhow::Result<Settings> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("corvus.toml");
+        std::fs::write(&path, toml)?;
+        settings_from(Some(&path))
+    }
+
+    #[test]
+    fn url_uploads_are_on_by_default_and_the_example_says_so() -> anyhow::Result<()> {
+        let default = settings_from(None)?.limits.upload_urls;
+        assert!(default.enabled && default.allow_hosts.is_empty());
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corvus.example.toml");
+        let u = settings_from(Some(&example))?.limits.upload_urls;
+        assert_eq!(
+            (
+                u.enabled,
+                u.allow_hosts,
+                u.connect_timeout,
+                u.timeout,
+                u.max_redirects
+            ),
+            (
+                default.enabled,
+                default.allow_hosts,
+                default.connect_timeout,
+                default.timeout,
+                default.max_redirects
+            )
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_uploads_section_sets_url_fetching() -> anyhow::Result<()> {
+        let u = settings(
+            "[uploads]\nfetch_urls = false\nallow_hosts = [\"tables.internal\", \"10.0.0.5\", \"[fd00::1]\"]\n\
+             fetch_connect_seconds = 3\nfetch_seconds = 30\nfetch_max_redirects = 0\n",
+        )?
+        .limits
+        .upload_urls;
+        assert!(!u.enabled);
+        assert_eq!(u.allow_hosts, ["tables.internal", "10.0.0.5", "[fd00::1]"]);
+        assert_eq!(
+            (u.connect_timeout, u.timeout, u.max_redirects),
+            (Duration::from_secs(3), Duration::from_secs(30), 0)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_allowed_host_must_be_a_host_alone() {
+        for entry in [
+            "http://tables.internal",
+            "tables.internal:8080",
+            "tables.internal/t",
+            "",
+        ] {
+            let Err(e) = settings(&format!("[uploads]\nallow_hosts = [\"{entry}\"]\n")) else {
+                panic!("{entry:?} was accepted");
+            };
+            let e = e.to_string();
+            assert!(
+                e.contains(&format!(
+                    "allow_hosts entry \"{entry}\" is not a host name or IP address"
+                )),
+                "{e}"
+            );
+        }
+        let Err(e) = settings("[uploads]\nfetch_seconds = 0\n") else {
+            panic!("a zero time limit was accepted");
+        };
+        assert!(
+            e.to_string().contains("fetch_seconds must be at least 1"),
+            "{e}"
+        );
     }
 }

@@ -18,7 +18,7 @@ pub async fn ingest_demo(dir: &mut DataDir) -> Result<Report> {
     let descriptor: Descriptor = toml::from_str(DESCRIPTOR)
         .map_err(|e| Error::Request(format!("the bundled demo descriptor is broken: {e}")))?;
     let staging = dir.staging_folder()?;
-    let file = staging.join("hip2.dat.gz");
+    let file = staging.path().join("hip2.dat.gz");
     std::fs::write(&file, HIPPARCOS).map_err(|e| Error::Input {
         file: file.display().to_string(),
         message: format!("cannot write the demo catalog: {e}"),
@@ -34,6 +34,6 @@ pub async fn ingest_demo(dir: &mut DataDir) -> Result<Report> {
         strict: false,
     };
     let outcome = ingest(dir, &req).await;
-    let _ = std::fs::remove_dir_all(&staging);
+    drop(staging);
     outcome
 }

@@ -21,6 +21,7 @@ mod error;
 pub mod fits;
 mod format;
 mod input;
+pub mod parquet_info;
 mod progress;
 mod request;
 mod session;
@@ -311,8 +312,9 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         None => format!("SELECT * FROM {counted} AS t"),
     };
     let df: DataFrame = session.ctx.sql(&sql).await?;
+    // Locked for this process until published or dropped (which removes it).
     let staging = dir.staging_folder()?;
-    let file = staging.join("part-0.parquet");
+    let file = staging.path().join("part-0.parquet");
     let mut options = TableParquetOptions::default();
     options.global.max_row_group_size = ROW_GROUP_ROWS;
     options.global.data_page_row_count_limit = PAGE_ROWS;
@@ -324,16 +326,9 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             DataFrameWriteOptions::new().with_single_file_output(true),
             Some(options),
         )
-        .await;
-    let written = match written {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e.into());
-        }
-    };
+        .await?;
     let rows = count_rows(&written);
-    let size_bytes = dir_size(&staging);
+    let size_bytes = dir_size(staging.path());
     let record = TableRecord {
         info: TableInfo {
             schema: req.schema.clone(),
@@ -346,13 +341,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         size_bytes,
         directory: PathBuf::new(),
     };
-    let record = match dir.publish(&staging, record, req.mode != Mode::Create) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e.into());
-        }
-    };
+    let record = dir.publish(staging, record, req.mode != Mode::Create)?;
     let skipped = skipped.lock().map(|s| s.clone()).unwrap_or_default();
     Ok(Report {
         record,

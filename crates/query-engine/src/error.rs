@@ -67,7 +67,7 @@ pub enum Error {
     },
     /// The query ran past its execution time limit.
     #[error(
-        "the query ran longer than this service's limit of {seconds} s; add constraints, use TOP, or submit it as an asynchronous job"
+        "the query ran longer than this service's limit of {seconds} s; add constraints or use TOP"
     )]
     TimedOut {
         /// The limit.

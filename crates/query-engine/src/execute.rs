@@ -147,10 +147,14 @@ impl Engine {
             tx,
         };
         // The watcher raises the interrupt flag when the query must stop. It
-        // runs on the caller's runtime, not the lane's pool, whose thread
+        // runs on a thread of its own, not the lane's pool, whose threads
         // may be held by the very poll it has to interrupt.
         let done = CancellationToken::new();
-        tokio::spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
+        shared
+            .watchers
+            .handle()
+            .ok_or_else(|| Error::Internal("the watchers' pool is shut down".into()))?
+            .spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
         let producer = Producer {
             plan,
             task: self.ctx.task_ctx(),

@@ -49,8 +49,8 @@ pub struct LaneConfig {
     pub max_waiting: usize,
 }
 
-/// A tokio runtime used as a CPU pool. Dropping it does not wait for the
-/// work on it (that would block, and panics inside another runtime).
+/// A tokio runtime used as a pool of threads. Dropping it does not wait for
+/// the work on it (that would block, and panics inside another runtime).
 pub(crate) struct Pool {
     runtime: Option<Runtime>,
 }

@@ -22,8 +22,8 @@
 //! is cancelled, its deadline passes, the engine shuts down or its stream
 //! is dropped, at the next point where DataFusion yields.
 //! **Boundary:** knows DataFusion, the planner and the writers; knows
-//! nothing of HTTP, and of the data directory only the records
-//! `catalog-store` hands it.
+//! nothing of HTTP, and of the data directory only the snapshot
+//! `catalog-store` hands it (whose leases it keeps while it lives).
 
 mod error;
 mod estimate;

@@ -48,29 +48,43 @@ pub enum Ending {
 }
 
 /// Writes `stream` through `writer` into `sink`. `Err` means that nothing
-/// reached the sink; an error after that is reported in [`Written::ending`].
+/// reached the sink (the query failed before its first row, or the writer
+/// could not format it), or that the sink itself failed, so that nothing
+/// more can be written; an error of the query or the writer after output
+/// began is reported in [`Written::ending`], the output ended with the
+/// writer's error footer.
 pub async fn write_result<S: ResultSink>(
     mut stream: ResultStream,
     mut writer: Box<dyn ResultWriter>,
     sink: &mut S,
 ) -> Result<Written> {
+    // Everything up to the first row is made before anything is written.
+    let header = writer.header()?;
+    let mut rows = 0;
     let first = match stream.next().await {
         Some(Err(e)) => return Err(e),
-        first => first,
+        Some(Ok(batch)) => {
+            rows += batch.num_rows() as u64;
+            writer.batch(&batch)?
+        }
+        None => Vec::new(),
     };
     let mut out = Output {
         sink,
         bytes: 0,
-        rows: 0,
+        rows,
     };
-    out.put(writer.header()?).await?;
-    let mut next = first;
+    out.put(header).await?;
+    out.put(first).await?;
     let ending = loop {
-        match next {
-            Some(Ok(batch)) => {
-                out.rows += batch.num_rows() as u64;
-                out.put(writer.batch(&batch)?).await?;
-            }
+        match stream.next().await {
+            Some(Ok(batch)) => match writer.batch(&batch) {
+                Ok(bytes) => {
+                    out.rows += batch.num_rows() as u64;
+                    out.put(bytes).await?;
+                }
+                Err(e) => break Ending::Failed(e.into()),
+            },
             Some(Err(e)) => break Ending::Failed(e),
             None => {
                 break match stream.completion() {
@@ -79,30 +93,33 @@ pub async fn write_result<S: ResultSink>(
                 };
             }
         }
-        next = stream.next().await;
     };
     // The stream is done; drop it so the query's slot is free while the
     // tail (a spooled FITS file) is still being written.
     drop(stream);
-    match &ending {
-        Ending::Failed(e) => {
-            tracing::warn!("query failed after {} rows: {e}", out.rows);
-            if let Some(footer) = writer.error_footer(&e.user_message()) {
-                out.put(footer).await?;
-            }
-        }
-        Ending::Complete | Ending::Overflow => {
-            let status = if matches!(ending, Ending::Overflow) {
+    let ending = match ending {
+        Ending::Failed(e) => Ending::Failed(e),
+        done => {
+            let status = if matches!(done, Ending::Overflow) {
                 QueryStatus::Overflow
             } else {
                 QueryStatus::Ok
             };
-            out.put(writer.footer(status)?).await?;
-            if let Some(tail) = writer.spooled()? {
-                for chunk in tail {
-                    out.put(chunk?).await?;
+            match finish(&mut *writer, status) {
+                Ok(tail) => {
+                    for chunk in tail {
+                        out.put(chunk).await?;
+                    }
+                    done
                 }
+                Err(e) => Ending::Failed(e.into()),
             }
+        }
+    };
+    if let Ending::Failed(e) = &ending {
+        tracing::warn!("result failed after {} rows: {e}", out.rows);
+        if let Some(footer) = writer.error_footer(&e.user_message()) {
+            out.put(footer).await?;
         }
     }
     out.sink.finish().await.map_err(Error::Sink)?;
@@ -111,6 +128,20 @@ pub async fn write_result<S: ResultSink>(
         bytes: out.bytes,
         ending,
     })
+}
+
+/// The footer and whatever the writer spooled, in order.
+fn finish(
+    writer: &mut dyn ResultWriter,
+    status: QueryStatus,
+) -> std::result::Result<Vec<Vec<u8>>, table_writers::Error> {
+    let mut tail = vec![writer.footer(status)?];
+    if let Some(spooled) = writer.spooled()? {
+        for chunk in spooled {
+            tail.push(chunk?);
+        }
+    }
+    Ok(tail)
 }
 
 /// The sink and what went into it.

@@ -4,10 +4,10 @@
 //! and execute through it and never see the session.
 
 use crate::error::{Error, Result};
-use crate::lanes::{Lane, LaneConfig, LaneState};
+use crate::lanes::{Lane, LaneConfig, LaneState, Pool};
 use adql_planner::{Translation, translate};
 use catalog_model::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
-use catalog_store::TableRecord;
+use catalog_store::Snapshot;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{
@@ -40,8 +40,11 @@ impl Default for EngineConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         EngineConfig {
+            // As many threads as the long lane: a lane is apart from the
+            // other for isolation, and a quick query's large result still
+            // formats and compresses on two cores.
             quick: LaneConfig {
-                threads: 1,
+                threads: cores,
                 max_running: 8,
                 max_waiting: 64,
             },
@@ -61,8 +64,14 @@ impl Default for EngineConfig {
 pub(crate) struct Shared {
     pub(crate) quick: LaneState,
     pub(crate) long: LaneState,
+    /// One thread for the queries' watchers (`execute.rs`), apart from the
+    /// lanes, whose threads a watcher may have to interrupt.
+    pub(crate) watchers: Pool,
     pub(crate) quick_rows: u64,
     pub(crate) shutdown: CancellationToken,
+    /// The data directory's tables this engine reads, with their leases:
+    /// their files stay while any session of the engine lives.
+    _tables: Snapshot,
 }
 
 impl Shared {
@@ -99,6 +108,10 @@ pub struct Engine {
 impl Engine {
     /// An engine with its own pools and no tables.
     pub fn new(config: EngineConfig) -> Result<Self> {
+        Self::with_snapshot(config, Snapshot::default())
+    }
+
+    fn with_snapshot(config: EngineConfig, tables: Snapshot) -> Result<Self> {
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
@@ -112,15 +125,19 @@ impl Engine {
             shared: Arc::new(Shared {
                 quick: LaneState::new(Lane::Quick, config.quick).map_err(pool_error)?,
                 long: LaneState::new(Lane::Long, config.long).map_err(pool_error)?,
+                watchers: Pool::new("corvus-watch", 1).map_err(pool_error)?,
                 quick_rows: config.quick_rows,
                 shutdown: CancellationToken::new(),
+                _tables: tables,
             }),
         })
     }
 
-    /// An engine over the published tables of a data directory, TAP_SCHEMA included.
-    pub async fn open(records: Vec<TableRecord>, config: EngineConfig) -> Result<Self> {
-        let mut engine = Engine::new(config)?;
+    /// An engine over the published tables of a data directory, TAP_SCHEMA
+    /// included; it keeps the snapshot's leases for as long as it lives.
+    pub async fn open(tables: Snapshot, config: EngineConfig) -> Result<Self> {
+        let records = tables.records.clone();
+        let mut engine = Engine::with_snapshot(config, tables)?;
         for r in records {
             let path = r.directory.to_string_lossy().into_owned();
             let ctx = engine.ctx.clone();
@@ -143,6 +160,11 @@ impl Engine {
                 "datafusion.execution.parquet.schema_force_view_types",
                 false,
             )
+            // The grouped top-k aggregation sizes a hash table for k groups
+            // before it sees a row: `TOP 1000000000 ... GROUP BY ... ORDER BY
+            // MAX(x)` (or a large MAXREC) asked for 150 GB and aborted the
+            // process. Without it such a query is an ordinary aggregation.
+            .set_bool("datafusion.optimizer.enable_topk_aggregation", false)
     }
 
     /// The catalog the engine's tables form.

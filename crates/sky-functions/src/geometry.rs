@@ -1,11 +1,27 @@
 //! Geometry on the unit sphere, in degrees, as ADQL 2.1 §4.2 defines it.
 //!
-//! Values travel through DataFusion as `List<Float64>` in the DALI 1.1 §3.3
-//! serialisation: a point is `[ra, dec]`, a circle `[ra, dec, radius]`, a
-//! polygon `[ra1, dec1, ra2, dec2, …]` with at least three vertices. The
-//! lengths never collide, so a value's kind is known from its length alone.
+//! Values travel through DataFusion as `List<Float64>`. Simple shapes use
+//! the DALI 1.1 §3.3 serialisation: a point is `[ra, dec]`, a circle
+//! `[ra, dec, radius]`, a polygon `[ra1, dec1, ra2, dec2, …]` with at least
+//! three vertices; the lengths never collide, so a simple shape's kind is
+//! known from its length alone.
+//!
+//! Compound regions (STC-S `Union`, `Intersection`, `Not`, as TAP takes them
+//! in REGION; ADQL 2.1 §4.2.12) have no DALI serialisation. They are encoded
+//! as `[NaN, op, n, len₁, child₁…, len₂, child₂…, …]`: a NaN first, then the
+//! operator (1 union, 2 intersection, 3 not), the number of operands, and
+//! each operand's own encoding preceded by its length (operands may be
+//! compound in turn). A simple shape never starts with NaN (its first value
+//! is a longitude, checked finite when the shape is built), so the leading
+//! NaN tells a compound from a polygon whatever its length; a value that
+//! starts with NaN and does not decode exactly is refused, never read as a
+//! polygon.
+//!
 //! Polygon edges are great-circle arcs; the interior is the smaller of the two
-//! regions the edges enclose, whatever the vertex order.
+//! regions the edges enclose, whatever the vertex order. CONTAINS and
+//! INTERSECTS of simple shapes are closed-form; with a compound region they
+//! are decided exactly on the arrangement of the shapes' boundaries (see
+//! [`crate::boolean`]).
 
 use crate::Error;
 
@@ -27,15 +43,28 @@ pub enum Geometry {
     Circle(LonLat, f64),
     /// A spherical polygon with great-circle edges.
     Polygon(Vec<LonLat>),
+    /// Points in any of the operands (STC-S `Union`).
+    Union(Vec<Geometry>),
+    /// Points in all of the operands (STC-S `Intersection`).
+    Intersection(Vec<Geometry>),
+    /// Points not in the operand (STC-S `Not`).
+    Not(Box<Geometry>),
 }
 
-type V3 = [f64; 3];
+/// Operator codes of the compound encoding (see the module documentation).
+const UNION: f64 = 1.0;
+const INTERSECTION: f64 = 2.0;
+const NOT: f64 = 3.0;
+/// Deepest nesting of compound regions read or parsed.
+pub const MAX_COMPOUND_DEPTH: usize = 32;
 
-fn dot(a: V3, b: V3) -> f64 {
+pub(crate) type V3 = [f64; 3];
+
+pub(crate) fn dot(a: V3, b: V3) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-fn cross(a: V3, b: V3) -> V3 {
+pub(crate) fn cross(a: V3, b: V3) -> V3 {
     [
         a[1] * b[2] - a[2] * b[1],
         a[2] * b[0] - a[0] * b[2],
@@ -43,16 +72,20 @@ fn cross(a: V3, b: V3) -> V3 {
     ]
 }
 
-fn norm(a: V3) -> f64 {
+pub(crate) fn norm(a: V3) -> f64 {
     dot(a, a).sqrt()
 }
 
-fn scale(a: V3, k: f64) -> V3 {
+pub(crate) fn scale(a: V3, k: f64) -> V3 {
     [a[0] * k, a[1] * k, a[2] * k]
 }
 
-fn add(a: V3, b: V3) -> V3 {
+pub(crate) fn add(a: V3, b: V3) -> V3 {
     [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+pub(crate) fn unit(a: V3) -> V3 {
+    scale(a, 1.0 / norm(a))
 }
 
 impl LonLat {
@@ -87,7 +120,7 @@ pub fn distance(a: LonLat, b: LonLat) -> f64 {
 }
 
 /// Angle in degrees from `p` to the great-circle arc `a`–`b`.
-fn distance_to_arc(p: V3, a: V3, b: V3) -> f64 {
+pub(crate) fn distance_to_arc(p: V3, a: V3, b: V3) -> f64 {
     let n = cross(a, b);
     let nn = norm(n);
     let to_deg = |v: V3| LonLat::from_vec(v);
@@ -127,7 +160,7 @@ fn arcs_cross(a1: V3, a2: V3, b1: V3, b2: V3) -> bool {
 /// inside and 0 outside. Seen from the antipode a small loop winds too, so
 /// `p` must also lie in the hemisphere around the vertices' mean direction
 /// (polygons are taken to be smaller than a hemisphere, as in pgsphere).
-fn polygon_contains_vec(vertices: &[V3], p: V3) -> bool {
+pub(crate) fn polygon_contains_vec(vertices: &[V3], p: V3) -> bool {
     let mean = vertices.iter().fold([0.0; 3], |s, v| add(s, *v));
     if dot(mean, p) <= 0.0 {
         return false;
@@ -144,8 +177,16 @@ fn polygon_contains_vec(vertices: &[V3], p: V3) -> bool {
 }
 
 impl Geometry {
-    /// Reads a DALI value: its kind follows from its length.
+    /// Reads a value: a compound region if it starts with NaN, else a DALI
+    /// shape whose kind follows from its length.
     pub fn from_values(v: &[f64]) -> Result<Geometry, Error> {
+        if v.first().is_some_and(|x| x.is_nan()) {
+            let (g, used) = decode_compound(v, 0)?;
+            if used != v.len() {
+                return Err(bad_compound());
+            }
+            return Ok(g);
+        }
         match v.len() {
             2 => Ok(Geometry::Point(LonLat::new(v[0], v[1]))),
             3 => Ok(Geometry::Circle(LonLat::new(v[0], v[1]), v[2])),
@@ -158,21 +199,40 @@ impl Geometry {
         }
     }
 
-    /// The DALI serialisation.
+    /// The DALI serialisation of a simple shape; the encoding of the module
+    /// documentation for a compound region.
     pub fn to_values(&self) -> Vec<f64> {
         match self {
             Geometry::Point(p) => vec![p.lon, p.lat],
             Geometry::Circle(c, r) => vec![c.lon, c.lat, *r],
             Geometry::Polygon(vs) => vs.iter().flat_map(|p| [p.lon, p.lat]).collect(),
+            Geometry::Union(gs) | Geometry::Intersection(gs) => {
+                let op = if matches!(self, Geometry::Union(_)) {
+                    UNION
+                } else {
+                    INTERSECTION
+                };
+                encode_compound(op, gs.iter())
+            }
+            Geometry::Not(g) => encode_compound(NOT, std::iter::once(g.as_ref())),
         }
     }
 
-    /// The DALI xtype: point, circle or polygon.
+    /// True for Union, Intersection and Not.
+    pub fn is_compound(&self) -> bool {
+        matches!(
+            self,
+            Geometry::Union(_) | Geometry::Intersection(_) | Geometry::Not(_)
+        )
+    }
+
+    /// The DALI xtype: point, circle or polygon; `shape` for a compound region.
     pub fn xtype(&self) -> &'static str {
         match self {
             Geometry::Point(_) => "point",
             Geometry::Circle(..) => "circle",
             Geometry::Polygon(_) => "polygon",
+            _ => "shape",
         }
     }
 
@@ -213,10 +273,14 @@ impl Geometry {
                 Ok(())
             }
             Geometry::Polygon(vs) => vs.iter().try_for_each(check),
+            Geometry::Union(gs) | Geometry::Intersection(gs) => {
+                gs.iter().try_for_each(Geometry::validate)
+            }
+            Geometry::Not(g) => g.validate(),
         }
     }
 
-    fn vertices(&self) -> Vec<V3> {
+    pub(crate) fn vertices(&self) -> Vec<V3> {
         match self {
             Geometry::Polygon(vs) => vs.iter().map(|p| p.vec()).collect(),
             _ => Vec::new(),
@@ -228,11 +292,18 @@ impl Geometry {
             Geometry::Point(q) => distance(*q, p) == 0.0,
             Geometry::Circle(c, r) => distance(*c, p) <= *r,
             Geometry::Polygon(_) => polygon_contains_vec(&self.vertices(), p.vec()),
+            compound => crate::boolean::covers(compound, p.vec()),
         }
     }
 
     /// ADQL CONTAINS: true if `inner` lies wholly within `self`.
     pub fn contains(&self, inner: &Geometry) -> bool {
+        if let Geometry::Point(p) = inner {
+            return self.contains_point(*p);
+        }
+        if self.is_compound() || inner.is_compound() {
+            return crate::boolean::contains(self, inner);
+        }
         match (inner, self) {
             (Geometry::Point(p), outer) => outer.contains_point(*p),
             (_, Geometry::Point(_)) => false,
@@ -254,11 +325,15 @@ impl Geometry {
                 inner_v.iter().all(|v| polygon_contains_vec(&outer_v, *v))
                     && !edges_cross(&inner_v, &outer_v)
             }
+            _ => crate::boolean::contains(self, inner),
         }
     }
 
     /// ADQL INTERSECTS: true if the two regions share at least one point.
     pub fn intersects(&self, other: &Geometry) -> bool {
+        if self.is_compound() || other.is_compound() {
+            return crate::boolean::intersects(self, other);
+        }
         match (self, other) {
             (Geometry::Point(p), g) | (g, Geometry::Point(p)) => g.contains_point(*p),
             (Geometry::Circle(a, ra), Geometry::Circle(b, rb)) => distance(*a, *b) <= ra + rb,
@@ -277,10 +352,12 @@ impl Geometry {
                     || b.iter().any(|v| polygon_contains_vec(&a, *v))
                     || edges_cross(&a, &b)
             }
+            _ => crate::boolean::intersects(self, other),
         }
     }
 
-    /// ADQL AREA, in square degrees.
+    /// ADQL AREA, in square degrees; NaN for a compound region, whose area
+    /// this crate does not compute (the UDF refuses it with a message).
     pub fn area(&self) -> f64 {
         let sr_to_deg2 = (180.0 / std::f64::consts::PI).powi(2);
         match self {
@@ -298,10 +375,12 @@ impl Geometry {
                 };
                 excess * sr_to_deg2
             }
+            _ => f64::NAN,
         }
     }
 
-    /// ADQL CENTROID: the centre of a circle, the area-weighted centre of a polygon.
+    /// ADQL CENTROID: the centre of a circle, the area-weighted centre of a
+    /// polygon; NaN for a compound region (the UDF refuses it with a message).
     pub fn centroid(&self) -> LonLat {
         match self {
             Geometry::Point(p) => *p,
@@ -317,6 +396,7 @@ impl Geometry {
                 }
                 LonLat::from_vec(sum)
             }
+            _ => LonLat::new(f64::NAN, f64::NAN),
         }
     }
 }
@@ -342,56 +422,72 @@ fn edges_cross(a: &[V3], b: &[V3]) -> bool {
     })
 }
 
-/// Parses a REGION string: STC-S (`CIRCLE [frame] ra dec r`, `POLYGON …`,
-/// `BOX …`, `POSITION …`) or a bare DALI list of numbers.
-pub fn parse_region(s: &str) -> Result<Geometry, Error> {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let bad = || {
-        Error::InvalidGeometry(format!(
-            "cannot read region '{s}': write e.g. 'CIRCLE ICRS 10 20 1', 'POLYGON ICRS 0 0 1 0 0 1', 'POSITION ICRS 10 20', or DALI numbers"
-        ))
+pub use crate::stcs::parse_region;
+
+fn bad_compound() -> Error {
+    Error::InvalidGeometry(
+        "a value starting with NaN is not a valid compound region (Union, Intersection, Not)"
+            .into(),
+    )
+}
+
+fn encode_compound<'a>(op: f64, operands: impl Iterator<Item = &'a Geometry>) -> Vec<f64> {
+    let mut out = vec![f64::NAN, op, 0.0];
+    let mut n = 0usize;
+    for g in operands {
+        let v = g.to_values();
+        out.push(v.len() as f64);
+        out.extend(v);
+        n += 1;
+    }
+    out[2] = n as f64;
+    out
+}
+
+/// A whole, non-negative number stored as a float, or None.
+fn count(x: f64) -> Option<usize> {
+    (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 1e9).then_some(x as usize)
+}
+
+/// Decodes the compound region at the start of `v`; returns it and the
+/// number of values it used.
+fn decode_compound(v: &[f64], depth: usize) -> Result<(Geometry, usize), Error> {
+    if depth >= MAX_COMPOUND_DEPTH {
+        return Err(Error::InvalidGeometry(format!(
+            "compound regions nest at most {MAX_COMPOUND_DEPTH} deep"
+        )));
+    }
+    let (Some(op), Some(n)) = (v.get(1), v.get(2).copied().and_then(count)) else {
+        return Err(bad_compound());
     };
-    let Some(first) = words.first() else {
-        return Err(bad());
-    };
-    let numbers = |ws: &[&str]| -> Result<Vec<f64>, Error> {
-        // Skip the frame, reference position and flavour words before the numbers.
-        let start = ws
-            .iter()
-            .position(|w| w.parse::<f64>().is_ok())
-            .unwrap_or(ws.len());
-        ws[start..]
-            .iter()
-            .map(|w| w.parse::<f64>().map_err(|_| bad()))
-            .collect()
-    };
-    let g = match first.to_ascii_uppercase().as_str() {
-        "CIRCLE" => match numbers(&words[1..])?.as_slice() {
-            [a, b, r] => Geometry::Circle(LonLat::new(*a, *b), *r),
-            _ => return Err(bad()),
-        },
-        "POSITION" | "POINT" => match numbers(&words[1..])?.as_slice() {
-            [a, b] => Geometry::Point(LonLat::new(*a, *b)),
-            _ => return Err(bad()),
-        },
-        "BOX" => match numbers(&words[1..])?.as_slice() {
-            [a, b, w, h] => Geometry::boxed(LonLat::new(*a, *b), *w, *h),
-            _ => return Err(bad()),
-        },
-        "POLYGON" => {
-            let n = numbers(&words[1..])?;
-            if n.len() < 6 || n.len() % 2 != 0 {
-                return Err(bad());
+    let mut at = 3;
+    let mut operands = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        let len = v
+            .get(at)
+            .copied()
+            .and_then(count)
+            .ok_or_else(bad_compound)?;
+        let body = v.get(at + 1..at + 1 + len).ok_or_else(bad_compound)?;
+        let g = if body.first().is_some_and(|x| x.is_nan()) {
+            let (g, used) = decode_compound(body, depth + 1)?;
+            if used != len {
+                return Err(bad_compound());
             }
-            Geometry::from_values(&n)?
-        }
-        _ => {
-            let n: Result<Vec<f64>, _> = words.iter().map(|w| w.parse::<f64>()).collect();
-            Geometry::from_values(&n.map_err(|_| bad())?)?
-        }
+            g
+        } else {
+            Geometry::from_values(body)?
+        };
+        operands.push(g);
+        at += 1 + len;
+    }
+    let g = match *op {
+        UNION if n >= 1 => Geometry::Union(operands),
+        INTERSECTION if n >= 1 => Geometry::Intersection(operands),
+        NOT if n == 1 => Geometry::Not(Box::new(operands.remove(0))),
+        _ => return Err(bad_compound()),
     };
-    g.validate()?;
-    Ok(g)
+    Ok((g, at))
 }
 
 #[cfg(test)]
@@ -486,6 +582,42 @@ mod tests {
         );
         assert!(parse_region("CIRCLE 1 2").is_err());
         assert!(parse_region("CIRCLE 1 95 1").is_err());
+    }
+
+    #[test]
+    fn compound_encoding_is_never_read_as_a_polygon() {
+        let c = |ra, dec, r| Geometry::Circle(LonLat::new(ra, dec), r);
+        let nested = Geometry::Union(vec![
+            c(10.0, 10.0, 1.0),
+            Geometry::Not(Box::new(Geometry::Intersection(vec![
+                c(1.0, 1.0, 1.0),
+                Geometry::from_values(&[0.0, 0.0, 1.0, 0.0, 0.0, 1.0]).unwrap(),
+            ]))),
+        ]);
+        let v = nested.to_values();
+        assert!(v[0].is_nan());
+        assert_eq!(Geometry::from_values(&v).unwrap(), nested);
+        // An even length, as a polygon has: still a compound.
+        let even = Geometry::Not(Box::new(Geometry::Point(LonLat::new(1.0, 2.0))));
+        let v = even.to_values();
+        assert_eq!(v.len() % 2, 0, "{v:?}");
+        assert_eq!(Geometry::from_values(&v).unwrap(), even);
+        // Damaged encodings are refused, never taken for a polygon.
+        let mut cut = nested.to_values();
+        cut.pop();
+        assert!(Geometry::from_values(&cut).is_err());
+        for bad in [
+            vec![f64::NAN, 1.0, 1.0, 99.0, 1.0, 2.0],
+            vec![f64::NAN, 7.0, 1.0, 2.0, 1.0, 2.0],
+            vec![f64::NAN, 3.0, 2.0, 2.0, 1.0, 2.0, 2.0, 1.0, 2.0],
+            vec![f64::NAN, 1.0, -1.0],
+            vec![f64::NAN],
+        ] {
+            assert!(Geometry::from_values(&bad).is_err(), "{bad:?}");
+        }
+        // Validation reaches the operands.
+        assert!(Geometry::Union(vec![c(0.0, 95.0, 1.0)]).validate().is_err());
+        assert_eq!(nested.xtype(), "shape");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Geometry lives on the unit sphere in degrees (ICRS; ADQL 2.1 §4.2 lets a
 //! service ignore the coordinate-system argument, and the planner drops it).
-//! Values are `List<Float64>` in DALI 1.1 order, see [`geometry`]; HEALPix
+//! Values are `List<Float64>` in DALI 1.1 order, and compound STC-S regions
+//! (Union, Intersection, Not) a NaN-tagged encoding, see [`geometry`]; HEALPix
 //! functions use the CDS `cdshealpix` crate (NESTED scheme).
 //!
 //! The planner calls these under their `adql_*` names, never under ADQL's own
@@ -11,8 +12,10 @@
 //!
 //! **Boundary:** this crate knows DataFusion and the sphere, not ADQL syntax.
 
+mod boolean;
 pub mod epoch;
 pub mod geometry;
+pub mod stcs;
 pub mod strings;
 pub mod udf;
 
@@ -42,6 +45,7 @@ pub fn all_functions() -> Vec<ScalarUDF> {
         ("adql_region", Region),
         ("adql_geometry_from_dali", FromDali),
         ("adql_contains", Contains),
+        ("adql_geometry_equal", Equal),
         ("adql_intersects", Intersects),
         ("adql_distance", Distance),
         ("adql_distance4", Distance4),

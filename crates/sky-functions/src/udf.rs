@@ -45,6 +45,8 @@ pub enum Op {
     Contains,
     /// intersects(g1, g2) → 1/0
     Intersects,
+    /// g1 = g2 → 1/0: the same kind with exactly the same coordinates
+    Equal,
     /// distance(p1, p2) in degrees
     Distance,
     /// distance(ra1, dec1, ra2, dec2): the fast path for DISTANCE(POINT, POINT)
@@ -124,7 +126,9 @@ impl SkyFunction {
             Op::Polygon => TypeSignature::Variadic(vec![DataType::Float64]),
             Op::PolygonOfPoints => TypeSignature::Variadic(vec![g()]),
             Op::Region | Op::FromDali => TypeSignature::Exact(vec![s.clone()]),
-            Op::Contains | Op::Intersects | Op::Distance => TypeSignature::Exact(vec![g(), g()]),
+            Op::Contains | Op::Intersects | Op::Equal | Op::Distance => {
+                TypeSignature::Exact(vec![g(), g()])
+            }
             Op::Distance4 => floats(4),
             Op::PointInCircle => floats(5),
             Op::Area | Op::Centroid | Op::Coord1 | Op::Coord2 => TypeSignature::Exact(vec![g()]),
@@ -175,6 +179,7 @@ fn return_type(op: Op) -> DataType {
         | Op::ApplyPm => geometry_type(),
         Op::Contains
         | Op::Intersects
+        | Op::Equal
         | Op::PointInCircle
         | Op::HasWord
         | Op::NoCaseMatch
@@ -458,6 +463,12 @@ impl SkyFunction {
                 };
                 out.flag(v)
             }
+            // Exact: the same kind and the same numbers (so 0 = -0, and a
+            // polygon equals only the same vertices in the same order).
+            Op::Equal => out.flag(match (a.geom(0, r)?, a.geom(1, r)?) {
+                (Some(x), Some(y)) => Some(x == y),
+                _ => None,
+            }),
             Op::Distance => out.float(match (a.geom(0, r)?, a.geom(1, r)?) {
                 (Some(Geometry::Point(p)), Some(Geometry::Point(q))) => Some(distance(p, q)),
                 (Some(_), Some(_)) => return exec_err!("DISTANCE is defined between two POINTs"),
@@ -469,8 +480,24 @@ impl SkyFunction {
             Op::PointInCircle => out.flag(
                 fs(5).map(|v| distance(LonLat::new(v[0], v[1]), LonLat::new(v[2], v[3])) <= v[4]),
             ),
-            Op::Area => out.float(a.geom(0, r)?.map(|g| g.area())),
-            Op::Centroid => out.geom(a.geom(0, r)?.map(|g| Geometry::Point(g.centroid()))),
+            Op::Area | Op::Centroid => {
+                let g = a.geom(0, r)?;
+                if g.as_ref().is_some_and(Geometry::is_compound) {
+                    let f = if self.op == Op::Area {
+                        "AREA"
+                    } else {
+                        "CENTROID"
+                    };
+                    return exec_err!(
+                        "{f} of a compound region (Union, Intersection, Not) is not computed; use CONTAINS or INTERSECTS with it"
+                    );
+                }
+                if self.op == Op::Area {
+                    out.float(g.map(|g| g.area()))
+                } else {
+                    out.geom(g.map(|g| Geometry::Point(g.centroid())))
+                }
+            }
             Op::Coord1 | Op::Coord2 => out.float(match a.geom(0, r)? {
                 Some(Geometry::Point(p)) => Some(if self.op == Op::Coord1 { p.lon } else { p.lat }),
                 Some(_) => return exec_err!("COORD1 and COORD2 take a POINT"),

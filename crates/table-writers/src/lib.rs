@@ -5,6 +5,10 @@
 //!
 //! **Invariant:** a writer's output for a result is `header() + batch()* +
 //! footer()`; each piece can be sent as soon as it is made.
+//!
+//! **Boundary:** knows Arrow and the output formats; not ADQL, not how a
+//! query executes, not where the bytes go (HTTP, file): a writer returns
+//! bytes and does no I/O, except FITS's spool file.
 #![deny(missing_docs)]
 
 mod binary;

@@ -6,7 +6,7 @@
 //! row group at a time (64k rows), so memory stays flat.
 
 use crate::{Error, QueryStatus, Result, ResultWriter, VOTABLE_OPEN, VoTableWriter};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::metadata::KeyValue;
@@ -90,6 +90,11 @@ impl ResultWriter for ParquetWriter {
     }
 
     fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        for (col, field) in batch.columns().iter().zip(batch.schema_ref().fields()) {
+            if let DataType::List(_) = col.data_type() {
+                crate::text::refuse_compound_regions(col.as_ref(), field.name())?;
+            }
+        }
         if let Some(w) = self.writer.as_mut() {
             w.write(batch).map_err(err)?;
         }

@@ -104,11 +104,15 @@ impl<'a> TextColumns<'a> {
         let columns = batch
             .columns()
             .iter()
-            .map(|c| {
+            .zip(batch.schema_ref().fields())
+            .map(|(c, field)| {
                 let col = c.as_ref();
                 let kind = match col.data_type() {
                     DataType::Utf8 => TextKind::Strings(col.as_string::<i32>()),
-                    DataType::List(_) => TextKind::Lists,
+                    DataType::List(_) => {
+                        refuse_compound_regions(col, field.name())?;
+                        TextKind::Lists
+                    }
                     _ => TextKind::Plain,
                 };
                 let fmt = ArrayFormatter::try_new(col, &FORMAT)
@@ -155,6 +159,28 @@ impl<'a> TextColumns<'a> {
     pub(crate) fn len(&self) -> usize {
         self.columns.len()
     }
+}
+
+/// Refuses a column holding a compound region (Union, Intersection, Not):
+/// `sky-functions` encodes one as a list of doubles that starts with NaN
+/// followed by its operator and operands, which no output format (DALI has
+/// no serialisation for it) can carry. [`TextColumns`] checks every list
+/// column it formats (so every writer but Parquet's, which checks itself).
+pub(crate) fn refuse_compound_regions(col: &dyn Array, name: &str) -> Result<()> {
+    let list = col.as_list::<i32>();
+    let Some(values) = list.values().as_primitive_opt::<Float64Type>() else {
+        return Ok(());
+    };
+    let offsets = list.value_offsets();
+    for row in 0..list.len() {
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        if !list.is_null(row) && end - start >= 4 && values.value(start).is_nan() {
+            return Err(crate::Error::Format(format!(
+                "column {name} holds a compound region (Union, Intersection or Not), which a result cannot carry; use it in CONTAINS or INTERSECTS, or select its parts"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A list of doubles in DALI form, numbers separated by spaces; other

@@ -97,21 +97,21 @@ pub(crate) enum Encoder {
 impl Encoder {
     /// The encoded bytes of `piece` that are ready (possibly none: the
     /// compressor buffers until it has a block).
-    pub(crate) fn encode(&mut self, piece: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn encode(&mut self, piece: &[u8]) -> std::io::Result<Vec<u8>> {
         // Each encoder only appends to its Vec, so taking what it holds
         // hands over complete output and leaves it an empty buffer.
         Ok(match self {
-            Encoder::Identity => piece,
+            Encoder::Identity => piece.to_vec(),
             Encoder::Zstd(e) => {
-                e.write_all(&piece)?;
+                e.write_all(piece)?;
                 std::mem::take(e.get_mut())
             }
             Encoder::Gzip(e) => {
-                e.write_all(&piece)?;
+                e.write_all(piece)?;
                 std::mem::take(e.get_mut())
             }
             Encoder::Deflate(e) => {
-                e.write_all(&piece)?;
+                e.write_all(piece)?;
                 std::mem::take(e.get_mut())
             }
         })
@@ -180,7 +180,7 @@ mod tests {
             let mut e = coding.encoder().unwrap();
             let mut out = Vec::new();
             for piece in text.chunks(70_001) {
-                out.extend(e.encode(piece.to_vec()).unwrap());
+                out.extend(e.encode(piece).unwrap());
             }
             out.extend(e.finish().unwrap());
             let mut back = Vec::new();

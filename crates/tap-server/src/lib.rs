@@ -14,6 +14,7 @@
 mod encoding;
 mod error;
 pub mod examples;
+mod fetch;
 pub mod metrics;
 mod query;
 pub mod registry;
@@ -24,6 +25,7 @@ mod uploads;
 mod vosi;
 
 pub use error::ServiceError;
+pub use fetch::UrlUploads;
 
 use axum::Router;
 use axum::http::header;
@@ -47,10 +49,10 @@ pub struct Limits {
     pub max_upload_bytes: u64,
     /// The most rows one uploaded table may have.
     pub max_upload_rows: u64,
-    /// Fetch tables from the URLs an UPLOAD names. Off by default: the
-    /// service would make requests on the caller's behalf, possibly to
-    /// hosts behind the firewall (server-side request forgery).
-    pub fetch_upload_urls: bool,
+    /// Tables fetched from the URLs an UPLOAD names: on by default, from
+    /// public addresses only unless the operator trusts a host, each at
+    /// most `max_upload_bytes`.
+    pub upload_urls: UrlUploads,
 }
 
 impl Default for Limits {
@@ -61,7 +63,7 @@ impl Default for Limits {
             execution_seconds: 600,
             max_upload_bytes: 100 << 20,
             max_upload_rows: 1_000_000,
-            fetch_upload_urls: false,
+            upload_urls: UrlUploads::default(),
         }
     }
 }

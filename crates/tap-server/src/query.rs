@@ -76,7 +76,17 @@ pub(crate) async fn run(
         .encoder()
         .map_err(|e| ServiceError::internal("cannot start compressing the result", e))?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(4);
-    let mut sink = BodySink { tx, encoder };
+    // Compression, when asked for, is a stage of its own on the pool, so
+    // formatting and compressing run on two cores at once.
+    let tx = match encoder {
+        Encoder::Identity => tx,
+        encoder => {
+            let (raw_tx, raw_rx) = mpsc::channel::<Bytes>(4);
+            engine.spawn(lane, compress(raw_rx, encoder, tx))?;
+            raw_tx
+        }
+    };
+    let mut sink = BodySink { tx };
     let metrics = Arc::clone(state);
     let writing = engine.spawn(lane, async move {
         let written = write_result(stream, writer, &mut sink).await;
@@ -135,16 +145,47 @@ impl Metrics {
     }
 }
 
-/// The response body as a sink: pieces are compressed here, on the pool,
-/// and handed to the connection through a small channel, so a slow
-/// client slows the query instead of filling memory.
-struct BodySink {
-    tx: mpsc::Sender<Bytes>,
-    encoder: Encoder,
+/// The compression stage: pieces in, encoded pieces out, until the writer
+/// is done (its sender dropped) or the client is gone (the body's receiver
+/// dropped, which ends this and, through the dropped `pieces`, the writer).
+async fn compress(
+    mut pieces: mpsc::Receiver<Bytes>,
+    mut encoder: Encoder,
+    body: mpsc::Sender<Bytes>,
+) {
+    let send = async |bytes: Vec<u8>| -> bool {
+        bytes.is_empty() || body.send(Bytes::from(bytes)).await.is_ok()
+    };
+    while let Some(piece) = pieces.recv().await {
+        match encoder.encode(&piece) {
+            Ok(out) => {
+                if !send(out).await {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::error!("cannot compress a result: {e}");
+                return;
+            }
+        }
+    }
+    match encoder.finish() {
+        Ok(tail) => {
+            send(tail).await;
+        }
+        Err(e) => tracing::error!("cannot compress a result: {e}"),
+    }
 }
 
-impl BodySink {
-    async fn send(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+/// The response body as a sink: pieces go to the connection (or to the
+/// compression stage) through a small channel, so a slow client slows the
+/// query instead of filling memory.
+struct BodySink {
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl ResultSink for BodySink {
+    async fn write(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
@@ -160,16 +201,8 @@ impl BodySink {
             )),
         }
     }
-}
-
-impl ResultSink for BodySink {
-    async fn write(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
-        let encoded = self.encoder.encode(bytes)?;
-        self.send(encoded).await
-    }
 
     async fn finish(&mut self) -> std::io::Result<()> {
-        let tail = self.encoder.finish()?;
-        self.send(tail).await
+        Ok(())
     }
 }

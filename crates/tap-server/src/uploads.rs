@@ -1,9 +1,8 @@
 //! Table uploads (TAP 1.1 §2.5.8, DALI 1.1 §3.4.5): `UPLOAD=name,param:part`
 //! names a part of a multipart POST that holds a table (VOTable, FITS, CSV,
 //! TSV or Parquet, told apart by their first bytes); the query reads it as
-//! `TAP_UPLOAD.name`. Upload URLs (`name,http://...`) are refused unless the
-//! operator allows them: fetching any URL a caller names would let callers
-//! reach hosts behind the firewall (server-side request forgery).
+//! `TAP_UPLOAD.name`. A table named by URL (`name,http://...` or `https://`)
+//! is fetched by `fetch.rs`, from public addresses only.
 
 use crate::Limits;
 use crate::error::ServiceError;
@@ -163,7 +162,7 @@ pub(crate) async fn load(
                 ))
             })?,
             UploadSource::Url(url) => {
-                if !limits.fetch_upload_urls {
+                if !limits.upload_urls.enabled {
                     return Err(ServiceError::BadRequest(format!(
                         "UPLOAD {name}: this service does not fetch tables from URLs; send the table inline as a multipart part and write UPLOAD={name},param:PART"
                     )));
@@ -176,9 +175,14 @@ pub(crate) async fn load(
                     .map(|d| d.path().to_path_buf())
                     .unwrap_or_default();
                 let path = dir.join(format!("url{}", tables.len()));
-                fetch(url, &path, limits).await.map_err(|e| {
-                    ServiceError::BadRequest(format!("UPLOAD {name}: cannot fetch {url}: {e}"))
-                })?;
+                crate::fetch::fetch(
+                    name,
+                    url,
+                    &path,
+                    limits.max_upload_bytes,
+                    &limits.upload_urls,
+                )
+                .await?;
                 path
             }
         };
@@ -195,46 +199,6 @@ pub(crate) async fn load(
         tables.push(table);
     }
     Ok(tables)
-}
-
-/// Downloads an upload URL (plain HTTP; this build has no TLS) into
-/// `dest`, at most `limits.max_upload_bytes`, within a minute.
-async fn fetch(url: &str, dest: &Path, limits: &Limits) -> Result<(), String> {
-    use http_body_util::BodyExt;
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    if url.starts_with("https://") {
-        return Err("https URLs are not supported here; use http, or send the table inline".into());
-    }
-    let uri: axum::http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
-    let client = Client::builder(TokioExecutor::new())
-        .build_http::<http_body_util::Empty<axum::body::Bytes>>();
-    let download = async {
-        let response = client.get(uri).await.map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("the server answered {}", response.status()));
-        }
-        let mut body = response.into_body();
-        let mut file = std::fs::File::create(dest).map_err(|e| e.to_string())?;
-        let mut total: u64 = 0;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| e.to_string())?;
-            if let Some(chunk) = frame.data_ref() {
-                total += chunk.len() as u64;
-                if total > limits.max_upload_bytes {
-                    return Err(format!(
-                        "it is larger than this service's upload limit of {} bytes",
-                        limits.max_upload_bytes
-                    ));
-                }
-                file.write_all(chunk).map_err(|e| e.to_string())?;
-            }
-        }
-        Ok(())
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(60), download)
-        .await
-        .map_err(|_| "no answer within 60 s".to_string())?
 }
 
 fn catalog_name_invalid(name: &str) -> bool {

@@ -139,10 +139,14 @@ pub(crate) fn capability_elements(state: &AppState) -> String {
         }
         s.push_str("</outputFormat>\n");
     }
-    // TAPRegExt 1.0 §2.5: inline uploads; URLs only where the operator allows it.
+    // TAPRegExt §2.5 (Upload Methods): inline uploads, and retrieval from
+    // http and https URLs unless the operator turned it off (a service
+    // taking uploads must take them by URL too: TAP 1.1 §2.5.8, and
+    // taplint's E-CAP-MUPM).
     s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-inline\"/>\n");
-    if state.limits.fetch_upload_urls {
+    if state.limits.upload_urls.enabled {
         s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\n");
+        s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>\n");
     }
     // TAPRegExt 1.0 §2.4: how long a (synchronous) query may run.
     let _ = writeln!(

@@ -1,45 +1,140 @@
-//! Runs the `.slt` files in `tests/slt/` (at the workspace root): each ADQL
-//! query is translated, executed over the fixture catalog and written as
-//! Parquet through the result pipeline, and its rows compared with the
-//! file. `COMPLETE=1 cargo test --workspace --test slt` rewrites the
-//! expected results (review the diff before committing).
+//! Runs the `.slt` files in `tests/slt/` (at the workspace root) twice
+//! over the fixture catalog, with the same expected results: in process
+//! (each ADQL query translated, executed, and written as Parquet through
+//! the result pipeline) and through the TAP service (`/tap/sync` on a
+//! loopback port, `RESPONSEFORMAT=parquet`; errors read from the DALI
+//! error document). Both read their rows back with the same code, so they
+//! can differ only where the service does.
+//!
+//! `COMPLETE=1 cargo test --workspace --test slt` rewrites the expected
+//! results from the in-process engine (review the diff before committing).
 
 use catalog_model::AllowAll;
+use http_body_util::BodyExt;
 use query_engine::{Engine, QueryOptions, WriteSink, write_result};
 use sqllogictest::{DBOutput, DefaultColumnType};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use table_writers::Format;
 use test_support::{fixture, rows::rows_of_parquet};
 
-struct AdqlDb {
-    engine: Engine,
+/// Where a query's result comes from.
+enum AdqlDb {
+    /// The engine, in this process.
+    InProcess(Engine),
+    /// The TAP service over the fixture, on a loopback port.
+    Http(std::net::SocketAddr),
 }
 
 impl AdqlDb {
-    /// The query's result as Parquet bytes, written by the one pipeline.
-    async fn parquet(&self, adql: &str) -> Result<(Vec<u8>, usize), DbError> {
-        let t = self
-            .engine
-            .translate(adql, &AllowAll)
-            .map_err(|e| DbError(e.to_string()))?;
-        let failed = |e: query_engine::Error| DbError(format!("{e}\n  translated: {}", t.sql));
-        let stream = self
-            .engine
-            .execute(&t, QueryOptions::default())
+    async fn http() -> Result<AdqlDb, DbError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(failed)?;
-        let writer = Format::Parquet
-            .writer(stream.schema(), adql)
             .map_err(|e| DbError(e.to_string()))?;
-        let mut sink = WriteSink(Vec::new());
-        let written = write_result(stream, writer, &mut sink)
-            .await
-            .map_err(failed)?;
-        if let query_engine::Ending::Failed(e) = written.ending {
-            return Err(failed(e));
-        }
-        Ok((sink.0, t.columns.len()))
+        let addr = listener.local_addr().map_err(|e| DbError(e.to_string()))?;
+        let limits = tap_server::Limits {
+            default_maxrec: 1 << 30,
+            ..Default::default()
+        };
+        let state = Arc::new(tap_server::AppState::new(
+            fixture::engine(),
+            format!("http://{addr}/tap"),
+            limits,
+        ));
+        tokio::spawn(tap_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+            std::time::Duration::ZERO,
+        ));
+        Ok(AdqlDb::Http(addr))
     }
+
+    /// The query's result as Parquet bytes, and its width.
+    async fn parquet(&self, adql: &str) -> Result<(Vec<u8>, usize), DbError> {
+        match self {
+            AdqlDb::InProcess(engine) => in_process(engine, adql).await,
+            AdqlDb::Http(addr) => over_http(*addr, adql).await,
+        }
+    }
+}
+
+/// `/tap/sync` with the query as Parquet; an error document's message as the error.
+async fn over_http(addr: std::net::SocketAddr, adql: &str) -> Result<(Vec<u8>, usize), DbError> {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let query: String = adql
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let uri: hyper::Uri =
+        format!("http://{addr}/tap/sync?LANG=ADQL&RESPONSEFORMAT=parquet&QUERY={query}")
+            .parse()
+            .map_err(|e| DbError(format!("{e}")))?;
+    let client =
+        Client::builder(TokioExecutor::new()).build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let response = client.get(uri).await.map_err(|e| DbError(e.to_string()))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| DbError(e.to_string()))?
+        .to_bytes()
+        .to_vec();
+    if status.is_success() {
+        let width = parquet_width(&body)?;
+        return Ok((body, width));
+    }
+    Err(DbError(dali_message(&String::from_utf8_lossy(&body))))
+}
+
+/// The number of columns of a Parquet result.
+fn parquet_width(bytes: &[u8]) -> Result<usize, DbError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        .map(|b| b.schema().fields().len())
+        .map_err(|e| DbError(format!("not a Parquet result: {e}")))
+}
+
+/// The message of a DALI error document (the QUERY_STATUS INFO's text).
+fn dali_message(doc: &str) -> String {
+    let start = "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">";
+    let text = doc
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once("</INFO>"))
+        .map_or(doc, |(message, _)| message);
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The query's result as Parquet bytes, written by the one pipeline.
+async fn in_process(engine: &Engine, adql: &str) -> Result<(Vec<u8>, usize), DbError> {
+    let t = engine
+        .translate(adql, &AllowAll)
+        .map_err(|e| DbError(e.to_string()))?;
+    let failed = |e: query_engine::Error| DbError(format!("{e}\n  translated: {}", t.sql));
+    let stream = engine
+        .execute(&t, QueryOptions::default())
+        .await
+        .map_err(failed)?;
+    let writer = Format::Parquet
+        .writer(stream.schema(), adql)
+        .map_err(|e| DbError(e.to_string()))?;
+    let mut sink = WriteSink(Vec::new());
+    let written = write_result(stream, writer, &mut sink)
+        .await
+        .map_err(failed)?;
+    if let query_engine::Ending::Failed(e) = written.ending {
+        return Err(failed(e));
+    }
+    Ok((sink.0, t.columns.len()))
 }
 
 #[derive(Debug)]
@@ -98,36 +193,23 @@ async fn main() {
         if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
-        let mut runner = sqllogictest::Runner::new(|| async {
-            Ok(AdqlDb {
-                engine: fixture::engine(),
-            })
-        });
-        let outcome = if complete {
-            runner
-                .update_test_file(
-                    &file,
-                    " ",
-                    sqllogictest::default_validator,
-                    sqllogictest::default_normalizer,
-                    sqllogictest::default_column_validator,
-                )
-                .await
-                .map_err(|e| e.to_string())
+        // The expected results are rewritten from the engine in process.
+        let engines: &[&str] = if complete {
+            &["engine"]
         } else {
-            runner
-                .run_file_async(&file)
-                .await
-                .map_err(|e| e.display(true).to_string())
+            &["engine", "sync"]
         };
-        match outcome {
-            Ok(()) => {
-                println!("test slt::{name} ... ok");
-                passed += 1;
-            }
-            Err(e) => {
-                println!("test slt::{name} ... FAILED\n{e}");
-                failed += 1;
+        for engine in engines {
+            let outcome = run_file(&file, engine, complete).await;
+            match outcome {
+                Ok(()) => {
+                    println!("test slt::{engine}::{name} ... ok");
+                    passed += 1;
+                }
+                Err(e) => {
+                    println!("test slt::{engine}::{name} ... FAILED\n{e}");
+                    failed += 1;
+                }
             }
         }
     }
@@ -137,5 +219,34 @@ async fn main() {
     );
     if failed > 0 {
         std::process::exit(1);
+    }
+}
+
+/// Runs one file against one engine: `engine` in process, `sync` over HTTP.
+async fn run_file(file: &Path, engine: &str, complete: bool) -> Result<(), String> {
+    let over_http = engine == "sync";
+    let mut runner = sqllogictest::Runner::new(|| async move {
+        if over_http {
+            AdqlDb::http().await
+        } else {
+            Ok(AdqlDb::InProcess(fixture::engine()))
+        }
+    });
+    if complete {
+        runner
+            .update_test_file(
+                file,
+                " ",
+                sqllogictest::default_validator,
+                sqllogictest::default_normalizer,
+                sqllogictest::default_column_validator,
+            )
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        runner
+            .run_file_async(file)
+            .await
+            .map_err(|e| e.display(true).to_string())
     }
 }

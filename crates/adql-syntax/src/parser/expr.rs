@@ -312,7 +312,12 @@ impl Parser<'_> {
                 ExprKind::Exists(Box::new(q))
             }
             "CASE" => {
-                self.next();
+                let kw = self.next().span;
+                // CASE is an SQL reserved word, but no ADQL 2.1 rule produces it.
+                self.warn(
+                    kw,
+                    "CASE is outside ADQL 2.1 (accepted here, as by most TAP services); the portable spellings are COALESCE and NULLIF where they fit, or one query per case joined with UNION".into(),
+                );
                 self.case()?
             }
             "CAST" if self.peek_nth(1).tok == Tok::LParen => {
