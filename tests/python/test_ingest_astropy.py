@@ -235,3 +235,43 @@ def test_parquet_nested_and_binary_columns_are_left_out_with_a_warning(corvus, t
     assert list(catalog_columns(corvus.data, "n.t")) == ["ra", "dec"]
     out = corvus("ingest", path, "--table", "n.s", "--strict", check=False)
     assert out.returncode != 0 and "column phot: the Parquet type Struct" in out.stderr
+
+
+def upload(service, path, query):
+    """POSTs `path` as the upload TAP_UPLOAD.t; returns (status, body with XML entities resolved)."""
+    import html
+
+    import requests
+    with open(path, "rb") as f:
+        r = requests.post(service + "/sync", data={"LANG": "ADQL", "QUERY": query, "UPLOAD": "t,param:t"},
+                          files={"t": (path.name, f)}, timeout=60)
+    return r.status_code, html.unescape(r.text)
+
+
+def test_uploads_read_archive_nulls_and_refuse_what_cannot_be_stored_or_is_not_there(service, tmp_path):
+    irsa = tmp_path / "irsa.vot"
+    irsa.write_text('<VOTABLE version="1.4"><RESOURCE><TABLE><FIELD name="ra" datatype="double"/>'
+                    '<FIELD name="w1" datatype="float"/><DATA><TABLEDATA>'
+                    '<TR><TD>1</TD><TD>null</TD></TR><TR><TD>2</TD><TD>9.5</TD></TR>'
+                    '</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
+    status, body = upload(service, irsa, "SELECT COUNT(*) AS n, COUNT(w1) AS w FROM TAP_UPLOAD.t")
+    assert status == 200 and "<TD>2</TD><TD>1</TD>" in body.replace("\n", "")
+
+    t = Table()
+    t["ra"] = [10.5, 20.5]
+    t["vis"] = np.array([1 + 2j, 3 - 4j], dtype=np.complex64)
+    complex_vot = tmp_path / "vis.vot"
+    writeto(from_table(t), str(complex_vot))
+    status, body = upload(service, complex_vot, "SELECT ra FROM TAP_UPLOAD.t")
+    assert status == 400
+    assert ("column vis: datatype floatComplex: complex numbers cannot be stored; "
+            "remove the column from the uploaded table") in body
+
+    # A FIELD declaring an arraysize of 10^9 that its cells do not have.
+    claim = tmp_path / "claim.vot"
+    claim.write_text('<VOTABLE><RESOURCE><TABLE><FIELD name="ra" datatype="double"/>'
+                     '<FIELD name="v" datatype="double" arraysize="1000000000"/><DATA><TABLEDATA>'
+                     '<TR><TD>1</TD><TD>1 2</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
+    status, body = upload(service, claim, "SELECT ra FROM TAP_UPLOAD.t")
+    assert status == 400
+    assert "row 1: column v: value '1 2' is not exactly 1000000000 numbers (arraysize 1000000000), but it has 2" in body
