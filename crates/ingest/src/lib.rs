@@ -9,9 +9,10 @@
 //! with statistics and a page index into a staging folder, and publishes it
 //! through [`catalog_store::DataDir::publish`]: whole or not at all.
 //!
-//! Modules depend downwards only: `lib.rs` on `input` (and `request`), `input` on the
-//! readers (`fits`, `votable`, `text_table`, and `source`, which runs them),
-//! the readers on `columns` and `error`; no reader knows another or this one.
+//! Modules depend downwards only: `lib.rs` on `input` (and `request`),
+//! `input` on the readers (`fits`, `votable`, `text_table`, and `source`,
+//! which runs them), the readers on `columns` and `error`; no reader knows
+//! another or this one.
 
 mod columns;
 pub mod demo;
