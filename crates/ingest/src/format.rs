@@ -109,13 +109,6 @@ impl std::str::FromStr for InputFormat {
     }
 }
 
-impl TryFrom<&str> for InputFormat {
-    type Error = Error;
-    fn try_from(s: &str) -> Result<Self, Error> {
-        InputFormat::parse(s)
-    }
-}
-
 impl<'de> serde::Deserialize<'de> for InputFormat {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;

@@ -199,6 +199,21 @@ impl LaneState {
     }
 }
 
+impl LaneState {
+    /// Runs `work` on a thread of this lane's blocking pool.
+    pub(crate) fn spawn_blocking<F, T>(&self, work: F) -> Result<tokio::task::JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = self
+            .pool
+            .handle()
+            .ok_or_else(|| Error::Internal("the pool is shut down".into()))?;
+        Ok(handle.spawn_blocking(work))
+    }
+}
+
 /// A task handle that aborts its task when dropped.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 

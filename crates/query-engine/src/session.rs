@@ -195,6 +195,18 @@ impl Engine {
         self.shared.lane(lane).spawn(work)
     }
 
+    /// Runs `work` on a thread of `lane`'s blocking pool: for a stage that
+    /// must run beside the others on a core of its own (compressing a
+    /// result), which tokio's scheduler would otherwise keep on the thread
+    /// of the task that feeds it.
+    pub fn spawn_blocking<F, T>(&self, lane: Lane, work: F) -> Result<tokio::task::JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.shared.lane(lane).spawn_blocking(work)
+    }
+
     /// Cancels every query of this engine and its sessions, running or
     /// waiting, and refuses new ones: the end of a shutdown's grace period.
     pub fn shut_down(&self) {

@@ -14,6 +14,7 @@
 mod binary;
 mod fits;
 mod json;
+mod parallel;
 mod parquet;
 mod text;
 mod votable;

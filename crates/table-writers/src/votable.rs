@@ -140,11 +140,19 @@ impl VoTableWriter {
     }
 
     fn binary2_batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>> {
-        let cells = Cells::new(batch, &self.kinds)?;
+        // The rows' bytes are made on several cores; base64 then runs over
+        // them in order, carrying the bytes that do not fill a group.
+        let kinds = &self.kinds;
+        let rows = crate::parallel::format_rows(batch, |rows| {
+            let cells = Cells::new(rows, kinds)?;
+            let mut raw = Vec::new();
+            for row in 0..rows.num_rows() {
+                binary2_row(&cells, row, &mut raw);
+            }
+            Ok(raw)
+        })?;
         let mut raw = std::mem::take(&mut self.pending);
-        for row in 0..batch.num_rows() {
-            binary2_row(&cells, row, &mut raw);
-        }
+        raw.extend(rows);
         let whole = raw.len() / 3 * 3;
         self.pending = raw.split_off(whole);
         let mut out = BASE64_STANDARD.encode(&raw).into_bytes();
@@ -183,23 +191,7 @@ impl ResultWriter for VoTableWriter {
         if self.serialization == Serialization::Binary2 {
             return self.binary2_batch(batch);
         }
-        let columns = TextColumns::new(batch)?;
-        let mut out = Vec::with_capacity(batch.num_rows() * 80);
-        for row in 0..batch.num_rows() {
-            out.extend_from_slice(b"<TR>");
-            for col in 0..columns.len() {
-                // An empty TD is NULL for every datatype (VOTable 1.5 §5.1).
-                out.extend_from_slice(b"<TD>");
-                if columns.write(&mut out, col, row, &escape_into)? {
-                    out.extend_from_slice(b"</TD>");
-                } else {
-                    out.truncate(out.len() - 4);
-                    out.extend_from_slice(b"<TD/>");
-                }
-            }
-            out.extend_from_slice(b"</TR>\n");
-        }
-        Ok(out)
+        crate::parallel::format_rows(batch, tabledata_rows)
     }
 
     fn footer(&mut self, status: QueryStatus) -> Result<Vec<u8>> {
@@ -237,6 +229,27 @@ impl VoTableWriter {
             }
         }
     }
+}
+
+/// The TABLEDATA rows of `batch`.
+fn tabledata_rows(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let columns = TextColumns::new(batch)?;
+    let mut out = Vec::with_capacity(batch.num_rows() * 80);
+    for row in 0..batch.num_rows() {
+        out.extend_from_slice(b"<TR>");
+        for col in 0..columns.len() {
+            // An empty TD is NULL for every datatype (VOTable 1.5 §5.1).
+            out.extend_from_slice(b"<TD>");
+            if columns.write(&mut out, col, row, &escape_into)? {
+                out.extend_from_slice(b"</TD>");
+            } else {
+                out.truncate(out.len() - 4);
+                out.extend_from_slice(b"<TD/>");
+            }
+        }
+        out.extend_from_slice(b"</TR>\n");
+    }
+    Ok(out)
 }
 
 /// A DALI error document (DALI 1.1 §4.4): a VOTable whose RESOURCE holds

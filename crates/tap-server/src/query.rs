@@ -76,13 +76,13 @@ pub(crate) async fn run(
         .encoder()
         .map_err(|e| ServiceError::internal("cannot start compressing the result", e))?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(4);
-    // Compression, when asked for, is a stage of its own on the pool, so
-    // formatting and compressing run on two cores at once.
+    // Compression, when asked for, is a stage of its own on a thread of its
+    // own, so formatting and compressing run on two cores at once.
     let tx = match encoder {
         Encoder::Identity => tx,
         encoder => {
             let (raw_tx, raw_rx) = mpsc::channel::<Bytes>(4);
-            engine.spawn(lane, compress(raw_rx, encoder, tx))?;
+            engine.spawn_blocking(lane, move || compress(raw_rx, encoder, tx))?;
             raw_tx
         }
     };
@@ -148,18 +148,13 @@ impl Metrics {
 /// The compression stage: pieces in, encoded pieces out, until the writer
 /// is done (its sender dropped) or the client is gone (the body's receiver
 /// dropped, which ends this and, through the dropped `pieces`, the writer).
-async fn compress(
-    mut pieces: mpsc::Receiver<Bytes>,
-    mut encoder: Encoder,
-    body: mpsc::Sender<Bytes>,
-) {
-    let send = async |bytes: Vec<u8>| -> bool {
-        bytes.is_empty() || body.send(Bytes::from(bytes)).await.is_ok()
-    };
-    while let Some(piece) = pieces.recv().await {
+/// It blocks its thread: it is CPU work from end to end.
+fn compress(mut pieces: mpsc::Receiver<Bytes>, mut encoder: Encoder, body: mpsc::Sender<Bytes>) {
+    let send = |bytes: Vec<u8>| bytes.is_empty() || body.blocking_send(Bytes::from(bytes)).is_ok();
+    while let Some(piece) = pieces.blocking_recv() {
         match encoder.encode(&piece) {
             Ok(out) => {
-                if !send(out).await {
+                if !send(out) {
                     return;
                 }
             }
@@ -171,7 +166,7 @@ async fn compress(
     }
     match encoder.finish() {
         Ok(tail) => {
-            send(tail).await;
+            send(tail);
         }
         Err(e) => tracing::error!("cannot compress a result: {e}"),
     }

@@ -9,6 +9,7 @@ use crate::error::ServiceError;
 use catalog_model::TableInfo;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use ingest::InputFormat;
 use query_engine::{Engine, Lane};
 use std::collections::HashMap;
 use std::io::Write;
@@ -208,7 +209,7 @@ fn catalog_name_invalid(name: &str) -> bool {
 }
 
 /// The format of a table file, from its first bytes.
-fn sniff(path: &Path) -> Result<&'static str, ServiceError> {
+fn sniff(path: &Path) -> Result<InputFormat, ServiceError> {
     use std::io::Read;
     let mut head = [0u8; 512];
     let n = std::fs::File::open(path)
@@ -218,17 +219,17 @@ fn sniff(path: &Path) -> Result<&'static str, ServiceError> {
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let trimmed = text.trim_ascii_start();
     Ok(if head.starts_with(b"PAR1") {
-        "parquet"
+        InputFormat::Parquet
     } else if head.starts_with(b"SIMPLE  =") {
-        "fits"
+        InputFormat::Fits
     } else if trimmed.starts_with(b"<") {
-        "votable"
+        InputFormat::VoTable
     } else {
         let first_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
         if first_line.contains(&b'\t') && !first_line.contains(&b',') {
-            "tsv"
+            InputFormat::Tsv
         } else {
-            "csv"
+            InputFormat::Csv
         }
     })
 }
@@ -236,7 +237,7 @@ fn sniff(path: &Path) -> Result<&'static str, ServiceError> {
 async fn read_one(path: &Path, name: &str, max_rows: u64) -> Result<Uploaded, ServiceError> {
     let format = sniff(path)?;
     // The CSV reader goes by the file's extension.
-    let named = path.with_extension(format);
+    let named = path.with_extension(format.name());
     std::fs::rename(path, &named)
         .map_err(|e| ServiceError::internal("cannot store the upload", e))?;
     // Messages name the upload, never the temporary file behind it.
@@ -245,7 +246,8 @@ async fn read_one(path: &Path, name: &str, max_rows: u64) -> Result<Uploaded, Se
         .await
         .map_err(|e| {
             ServiceError::BadRequest(format!(
-                "UPLOAD {name} ({format}): {}",
+                "UPLOAD {name} ({}): {}",
+                format.name(),
                 e.to_string().replace(&temp, name)
             ))
         })
@@ -269,7 +271,7 @@ mod tests {
         for (i, (bytes, want)) in cases.iter().enumerate() {
             let p = dir.path().join(format!("f{i}"));
             std::fs::write(&p, bytes).unwrap();
-            assert_eq!(sniff(&p).unwrap(), *want);
+            assert_eq!(sniff(&p).unwrap().name(), *want);
         }
     }
 
