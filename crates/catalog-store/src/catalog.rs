@@ -172,6 +172,22 @@ pub(crate) fn rows(db: &Connection) -> Result<Vec<Row>> {
         .collect()
 }
 
+/// The name of the table's current version folder, if it is published.
+pub(crate) fn version(db: &Connection, schema: &str, table: &str) -> Result<Option<String>> {
+    let directory: Option<String> = db
+        .query_row(
+            "SELECT directory FROM tables WHERE schema_name = ?1 AND table_name = ?2",
+            params![schema, table],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(directory.and_then(|d| {
+        Path::new(&d)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    }))
+}
+
 /// True if the table has a catalog row.
 pub(crate) fn exists(db: &Connection, schema: &str, table: &str) -> Result<bool> {
     Ok(db

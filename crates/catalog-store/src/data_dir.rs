@@ -79,6 +79,18 @@ impl Snapshot {
     }
 }
 
+/// What a publish may do to a table of the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replace {
+    /// Nothing: an existing table is an error ([`Error::TableExists`]).
+    No,
+    /// Supersede it, whatever it is now.
+    Yes,
+    /// Supersede it only if its version is still this folder (the one the
+    /// new version was built from: an append), else [`Error::Changed`].
+    IfStill(PathBuf),
+}
+
 impl DataDir {
     /// Opens (creating if needed) the data directory at `root`, and removes
     /// what dead writers left: staging folders nobody holds, and versions
@@ -158,7 +170,7 @@ impl DataDir {
         &mut self,
         staged: Staging,
         mut record: TableRecord,
-        replace: bool,
+        replace: Replace,
     ) -> Result<TableRecord> {
         let (schema, name) = (&record.info.schema, &record.info.name);
         check_name(schema)?;
@@ -168,8 +180,19 @@ impl DataDir {
         sync_files(staged.path())?;
         let publishing = locks::exclusive(&layout::publish_lock(&self.root))?;
         let tx = catalog::write(&mut self.db)?;
-        if catalog::exists(&tx, schema, name)? && !replace {
-            return Err(Error::TableExists(record.info.qualified_name()));
+        let current = catalog::version(&tx, schema, name)?;
+        match (&replace, &current) {
+            (Replace::No, Some(_)) => {
+                return Err(Error::TableExists(record.info.qualified_name()));
+            }
+            // Built from a version that is no longer the table's (another
+            // writer replaced it meanwhile): publishing would lose its rows.
+            (Replace::IfStill(built_from), _)
+                if current.as_deref() != built_from.file_name().and_then(|n| n.to_str()) =>
+            {
+                return Err(Error::Changed(record.info.qualified_name()));
+            }
+            _ => {}
         }
         let table_relative = layout::table_relative(schema, name);
         let table_dir = self.root.join(&table_relative);

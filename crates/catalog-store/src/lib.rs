@@ -64,7 +64,7 @@ mod failpoint;
 mod layout;
 mod locks;
 
-pub use data_dir::{DataDir, Snapshot, Staging};
+pub use data_dir::{DataDir, Replace, Snapshot, Staging};
 pub use layout::{BareTable, bare_tables, has_catalog};
 
 use catalog_model::TableInfo;
@@ -103,6 +103,11 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// The table was replaced while a new version was built from it.
+    #[error(
+        "table {0} was replaced by another writer while this one ran; nothing was published (run it again)"
+    )]
+    Changed(String),
     /// Tables were replaced faster than a snapshot could lease them.
     #[error("the tables kept changing while being opened; try again")]
     KeptChanging,

@@ -36,7 +36,7 @@ pub use format::InputFormat;
 pub use request::{Mode, Request};
 
 use catalog_model::{AdqlType, Catalog, ColumnInfo, ColumnMeta, Position, TableInfo};
-use catalog_store::{DataDir, TableRecord};
+use catalog_store::{DataDir, Replace, TableRecord};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::config::TableParquetOptions;
@@ -187,14 +187,26 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             catalog_store::Error::TableExists(format!("{}.{}", req.schema, req.table)).into(),
         );
     }
-    let existing = match req.mode {
-        Mode::Append => Some(dir.record(&req.schema, &req.table)?.ok_or_else(|| {
-            Error::Request(format!(
-                "no table {}.{} to append to (leave out --append to create it)",
-                req.schema, req.table
-            ))
-        })?),
+    // An append reads the table's current version under a lease (so no
+    // cleaner removes it meanwhile) and publishes only if it is still the
+    // table's version: a writer that replaced it in between is not undone.
+    let leased = match req.mode {
+        Mode::Append => Some(dir.snapshot()?),
         _ => None,
+    };
+    let existing = match &leased {
+        Some(snapshot) => Some(
+            snapshot
+                .record(&req.schema, &req.table)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::Request(format!(
+                        "no table {}.{} to append to (leave out --append to create it)",
+                        req.schema, req.table
+                    ))
+                })?,
+        ),
+        None => None,
     };
     let mut session = Session::new(Some(INGEST_MEMORY))?;
     let skipped = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -338,7 +350,13 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         size_bytes,
         directory: PathBuf::new(),
     };
-    let record = dir.publish(staging, record, req.mode != Mode::Create)?;
+    let replace = match (&req.mode, &existing) {
+        (Mode::Create, _) => Replace::No,
+        (Mode::Append, Some(old)) => Replace::IfStill(old.directory.clone()),
+        _ => Replace::Yes,
+    };
+    let record = dir.publish(staging, record, replace)?;
+    drop(leased);
     let skipped = skipped.lock().map(|s| s.clone()).unwrap_or_default();
     Ok(Report {
         record,

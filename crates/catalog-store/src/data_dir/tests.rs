@@ -39,7 +39,7 @@ fn staged(dir: &DataDir) -> Staging {
 
 fn publish(dir: &mut DataDir, rows: u64) -> PathBuf {
     let s = staged(dir);
-    dir.publish(s, record("hip", "main", rows), true)
+    dir.publish(s, record("hip", "main", rows), Replace::Yes)
         .unwrap()
         .directory
 }
@@ -59,21 +59,25 @@ fn publish_replace_drop_and_reopen() {
     let tmp = tempfile::tempdir().unwrap();
     let mut dir = DataDir::open(tmp.path()).unwrap();
     let s = staged(&dir);
-    let first = dir.publish(s, record("hip", "main", 10), false).unwrap();
+    let first = dir
+        .publish(s, record("hip", "main", 10), Replace::No)
+        .unwrap();
     assert!(first.directory.join("part-0.parquet").exists());
     // A second publish without replace is refused, changes nothing, and
     // removes what it staged.
     let s2 = staged(&dir);
     let s2_path = s2.path().to_path_buf();
     assert!(matches!(
-        dir.publish(s2, record("hip", "main", 20), false),
+        dir.publish(s2, record("hip", "main", 20), Replace::No),
         Err(Error::TableExists(_))
     ));
     assert!(!s2_path.exists());
     assert_eq!(dir.record("hip", "main").unwrap().unwrap().row_count, 10);
     // Replace swaps in the new version and removes the old files.
     let s3 = staged(&dir);
-    let second = dir.publish(s3, record("hip", "main", 20), true).unwrap();
+    let second = dir
+        .publish(s3, record("hip", "main", 20), Replace::Yes)
+        .unwrap();
     assert!(!first.directory.exists());
     assert!(!layout::lease(&first.directory).exists());
     assert!(staging_entries(tmp.path()).is_empty());
@@ -228,7 +232,9 @@ fn a_publish_during_a_lease_keeps_the_old_version_until_the_lease_is_dropped() {
     assert!(newer.exists());
     drop(later);
     let s = staged(&writer);
-    writer.publish(s, record("hip", "other", 1), false).unwrap();
+    writer
+        .publish(s, record("hip", "other", 1), Replace::No)
+        .unwrap();
     assert!(!newer.exists(), "the next publish removes it");
 }
 
@@ -292,7 +298,8 @@ fn writers_in_several_threads_wait_for_each_other() {
                     let mut dir = DataDir::open(&root).unwrap();
                     let s = staged(&dir);
                     let name = format!("t{t}");
-                    dir.publish(s, record("many", &name, i), true).unwrap();
+                    dir.publish(s, record("many", &name, i), Replace::Yes)
+                        .unwrap();
                     dir.snapshot().unwrap();
                 }
             })
@@ -325,7 +332,8 @@ fn a_publish_waits_for_another_processes_sqlite_write() {
     });
     // Without a busy timeout this fails at once with SQLITE_BUSY.
     let s = staged(&dir);
-    dir.publish(s, record("hip", "main", 1), false).unwrap();
+    dir.publish(s, record("hip", "main", 1), Replace::No)
+        .unwrap();
     release.join().unwrap();
     assert!(dir.exists("hip", "main").unwrap());
 }
@@ -350,4 +358,25 @@ fn several_openers_create_one_directory_at_once() {
             assert_eq!(t.join().unwrap().unwrap().unwrap(), 0);
         }
     }
+}
+
+#[test]
+fn a_version_built_from_a_replaced_one_is_not_published() {
+    // An append builds on the version it read; if another writer replaced
+    // the table meanwhile, publishing would drop that writer's rows.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = DataDir::open(tmp.path()).unwrap();
+    let read = publish(&mut dir, 10);
+    let replaced = publish(&mut dir, 20);
+    let s = staged(&dir);
+    assert!(matches!(
+        dir.publish(s, record("hip", "main", 30), Replace::IfStill(read)),
+        Err(Error::Changed(_))
+    ));
+    assert_eq!(dir.record("hip", "main").unwrap().unwrap().row_count, 20);
+    // Built from the current version, it is.
+    let s = staged(&dir);
+    dir.publish(s, record("hip", "main", 30), Replace::IfStill(replaced))
+        .unwrap();
+    assert_eq!(dir.record("hip", "main").unwrap().unwrap().row_count, 30);
 }
