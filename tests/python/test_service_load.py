@@ -75,10 +75,12 @@ def test_heavy_queries_leave_the_service_answering_and_stop_when_their_clients_g
             for path in ("/availability", "/capabilities", "/tables?detail=min"):
                 took, _ = timed_get(url + path)
                 slowest = max(slowest, took)
-        assert slowest < 5, f"a VOSI document took {slowest:.2f} s"
+        # The targets are 100 ms (p99) and 1 s; `corvus bench load` measures
+        # them. Here, a bound that tells "answers" from "deaf" on a loaded CI machine.
+        assert slowest < 1, f"a VOSI document took {slowest:.2f} s"
         took, body = timed_get(url + "/sync?" + urllib.parse.urlencode(
             {"LANG": "ADQL", "RESPONSEFORMAT": "csv", "QUERY": "SELECT TOP 1 hip FROM hip.main"}))
-        assert body.decode().splitlines()[0] == "hip" and took < 5
+        assert body.decode().splitlines()[0] == "hip" and took < 1, f"TOP 1 took {took:.2f} s"
         assert gauge(url, "corvus_queries_running", "long") == 2
         # The clients give up before the first row: both queries stop.
         for sock in heavy:

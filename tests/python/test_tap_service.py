@@ -2,6 +2,7 @@
 operator endpoints, through the clients the field uses (astropy, pyarrow,
 pyvo, STILTS) against the real binary on a loopback port."""
 import gzip
+import http.client
 import http.server
 import io
 import json
@@ -533,7 +534,18 @@ def test_a_query_over_the_time_limit_ends_with_an_error_naming_the_limit(tmp_pat
         # Rows already sent: the document ends with the error after them.
         body, _ = fetch(url + "/sync", LANG="ADQL",
                         QUERY=f"SELECT hip FROM hip.main WHERE hip < 100 UNION ALL {heavy}")
-    text = body.decode()
-    assert "<TR>" in text
-    assert '<INFO name="QUERY_STATUS" value="ERROR">the query ran longer than' in text
-    assert text.rstrip().endswith("</VOTABLE>")
+        text = body.decode()
+        assert "<TR>" in text
+        assert '<INFO name="QUERY_STATUS" value="ERROR">the query ran longer than' in text
+        assert text.rstrip().endswith("</VOTABLE>")
+        # CSV cannot say so in the document: the transfer is broken off, so
+        # that no client takes the rows for the whole result.
+        with pytest.raises(http.client.IncompleteRead):
+            fetch(url + "/sync", LANG="ADQL", RESPONSEFORMAT="csv",
+                  QUERY=f"SELECT hip FROM hip.main WHERE hip < 100 UNION ALL {heavy}")
+        # FITS writes nothing before its end: the error comes as a document.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(url + "/sync", LANG="ADQL", RESPONSEFORMAT="fits",
+                  QUERY=f"SELECT hip FROM hip.main WHERE hip < 100 UNION ALL {heavy}")
+        assert refused.value.code == 400
+        assert "limit of 1 s" in refused.value.read().decode()

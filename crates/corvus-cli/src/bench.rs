@@ -111,10 +111,8 @@ pub(crate) struct DemoService {
 
 impl DemoService {
     pub(crate) async fn start(config: query_engine::EngineConfig) -> anyhow::Result<DemoService> {
-        let tmp = std::env::temp_dir().join(format!("corvus-bench-serve-{}", std::process::id()));
-        let mut dir = DataDir::open(&tmp).context("cannot create the benchmark folder")?;
-        let guard = crate::data::TempDir(tmp);
-        ingest::demo::ingest_demo(&mut dir).await?;
+        let (guard, _) = crate::data::demo_directory("bench-serve").await?;
+        let dir = DataDir::open(&guard.0)?;
         let engine = crate::data::engine_for(&dir, config).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

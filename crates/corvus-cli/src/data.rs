@@ -81,7 +81,7 @@ fn expand_globs(files: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn split_table(name: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn split_table(name: &str) -> anyhow::Result<(String, String)> {
     match name.split_once('.') {
         Some((s, t)) if !s.is_empty() && !t.is_empty() && !t.contains('.') => {
             Ok((s.to_string(), t.to_string()))
@@ -233,10 +233,7 @@ pub(crate) async fn query(
     let format = format.map(crate::export::parse_format).transpose()?;
     // The demo lives in a throw-away directory, removed when the query is done.
     let demo_dir = if demo {
-        let tmp = std::env::temp_dir().join(format!("corvus-demo-{}", std::process::id()));
-        let mut dir = DataDir::open(&tmp).context("cannot create the demo data directory")?;
-        ingest::demo::ingest_demo(&mut dir).await?;
-        Some(TempDir(tmp))
+        Some(demo_directory("demo").await?.0)
     } else {
         None
     };
@@ -352,6 +349,17 @@ impl Reporter {
             let _ = t.join();
         }
     }
+}
+
+/// A throw-away data directory (`corvus-<purpose>-<pid>` in the system's
+/// temporary folder) with the bundled demo catalog published in it, removed
+/// when the guard goes; and the demo's ingest report.
+pub(crate) async fn demo_directory(purpose: &str) -> anyhow::Result<(TempDir, ingest::Report)> {
+    let tmp = std::env::temp_dir().join(format!("corvus-{purpose}-{}", std::process::id()));
+    let guard = TempDir(tmp.clone());
+    let mut dir = DataDir::open(&tmp).context("cannot create the demo data directory")?;
+    let report = ingest::demo::ingest_demo(&mut dir).await?;
+    Ok((guard, report))
 }
 
 /// A directory removed when dropped.

@@ -56,9 +56,8 @@ fn format_of(args: &ExportArgs) -> anyhow::Result<Format> {
 
 pub(crate) async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let format = format_of(&args)?;
-    let Some((schema, table)) = args.table.split_once('.') else {
-        bail!("name the table as SCHEMA.TABLE, e.g. hip.main");
-    };
+    let (schema, table) = crate::data::split_table(&args.table)?;
+    let (schema, table) = (schema.as_str(), table.as_str());
     let dir = DataDir::open(&args.data.data).with_context(|| {
         format!(
             "cannot open the data directory {}",

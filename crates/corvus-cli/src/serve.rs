@@ -1,7 +1,7 @@
 //! `corvus serve`: the TAP service over a data directory, or with `--demo`
 //! over the bundled Hipparcos catalog published into a throw-away directory.
 
-use crate::data::{DataArg, TempDir, engine_for};
+use crate::data::{DataArg, demo_directory, engine_for};
 use anyhow::Context;
 use catalog_store::DataDir;
 use clap::Args;
@@ -88,8 +88,34 @@ impl ExecutionConfig {
             ),
             long: lane(&d.long, self.threads, self.max_running, self.max_waiting),
             quick_rows: self.quick_rows.unwrap_or(d.quick_rows),
-            memory_limit: Some(self.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB) << 20),
+            memory_limit: Some(
+                self.memory_mib
+                    .unwrap_or(DEFAULT_MEMORY_MIB)
+                    .saturating_mul(1 << 20),
+            ),
         }
+    }
+
+    /// Refuses values that cannot work, naming the key.
+    fn check(&self, file: &str) -> anyhow::Result<()> {
+        for (key, value) in [
+            ("max_running", self.max_running),
+            ("threads", self.threads),
+            ("quick_max_running", self.quick_max_running),
+            ("quick_threads", self.quick_threads),
+            ("memory_mib", self.memory_mib),
+        ] {
+            if value == Some(0) {
+                anyhow::bail!("{file}: [execution] {key} must be at least 1");
+            }
+        }
+        if self
+            .memory_mib
+            .is_some_and(|m| m.checked_mul(1 << 20).is_none())
+        {
+            anyhow::bail!("{file}: [execution] memory_mib is larger than this machine can address");
+        }
+        Ok(())
     }
 
     fn grace(&self) -> Duration {
@@ -255,6 +281,10 @@ fn settings_from(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
             limits.hard_maxrec
         );
     }
+    if limits.execution_seconds == 0 {
+        anyhow::bail!("{}: execution_seconds must be at least 1", path.display());
+    }
+    config.execution.check(&path.display().to_string())?;
     Ok(Settings {
         limits,
         registry,
@@ -277,15 +307,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         execution,
     } = settings_from(args.config.as_deref())?;
     let (root, _demo) = if args.demo {
-        let tmp = std::env::temp_dir().join(format!("corvus-demo-{}", std::process::id()));
-        let mut dir = DataDir::open(&tmp).context("cannot create the demo data directory")?;
-        let guard = TempDir(tmp.clone());
-        let report = ingest::demo::ingest_demo(&mut dir).await?;
+        let (guard, report) = demo_directory("demo").await?;
         eprintln!(
             "demo catalog: {} rows published as hip.main in {:.1} s",
             report.record.row_count, report.seconds
         );
-        (tmp, Some(guard))
+        (guard.0.clone(), Some(guard))
     } else {
         (args.data.data.clone(), None)
     };

@@ -99,6 +99,8 @@ impl Error {
             Error::Busy { .. } => Fault::Busy,
             Error::TimedOut { .. } => Fault::Limit,
             Error::Cancelled(_) => Fault::Cancelled,
+            // A value the format cannot carry: the query can avoid it.
+            Error::Write(table_writers::Error::Unwritable(_)) => Fault::User,
             Error::Write(_) | Error::Sink(_) | Error::Internal(_) => Fault::Service,
         }
     }
@@ -112,8 +114,8 @@ impl Error {
                 "the service failed while running the query ({}); this is not a fault of the query, and the operator's log has the details",
                 service_failure_kind(e)
             ),
-            (Fault::Service, Error::Sink(_)) => {
-                "the service could not store or send the result; the operator's log has the details"
+            (Fault::Service, Error::Sink(_) | Error::Write(_)) => {
+                "the service could not write, store or send the result; this is not a fault of the query, and the operator's log has the details"
                     .to_string()
             }
             _ => self.to_string(),
@@ -184,25 +186,30 @@ fn service_failure_kind(e: &DataFusionError) -> &'static str {
 /// DataFusion's message without its internal prefixes and backtraces.
 fn engine_message(e: &DataFusionError) -> String {
     let root = root(e);
-    if let DataFusionError::ResourcesExhausted(_) = root {
-        return "the query needs more memory than this service allows a query; add constraints, or select fewer rows or columns".into();
+    if let DataFusionError::ResourcesExhausted(detail) = root {
+        return format!(
+            "the query needs more memory than this service allows its queries ({}); add constraints, or select fewer rows or columns",
+            detail.lines().next().unwrap_or("")
+        );
     }
     let text = root.to_string();
     let text = text.lines().next().unwrap_or("");
-    for prefix in [
+    // DataFusion's own prefixes say where in the engine, not what is wrong.
+    let mut text = text;
+    while let Some(rest) = [
         "Execution error: ",
         "Error during planning: ",
         "Arrow error: ",
-        "Optimizer rule",
+        "Compute error: ",
         "This feature is not implemented: ",
-        "Divide by zero error",
-    ] {
-        if let Some(rest) = text.strip_prefix(prefix) {
-            if rest.is_empty() {
-                return "division by zero".into();
-            }
-            return rest.to_string();
-        }
+    ]
+    .iter()
+    .find_map(|p| text.strip_prefix(p))
+    {
+        text = rest;
+    }
+    if text.starts_with("Divide by zero") {
+        return "division by zero".into();
     }
     text.to_string()
 }

@@ -93,7 +93,7 @@ impl ResultStream {
             None => {
                 self.completion = Some(Completion::Complete);
                 Some(Err(Error::Internal(
-                    "the query stopped without saying why".into(),
+                    "the query's execution ended without a result (a task of the engine failed); the operator's log may say more".into(),
                 )))
             }
         }
@@ -152,8 +152,7 @@ impl Engine {
         let done = CancellationToken::new();
         shared
             .watchers
-            .handle()
-            .ok_or_else(|| Error::Internal("the watchers' pool is shut down".into()))?
+            .running()?
             .spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
         let producer = Producer {
             plan,

@@ -70,6 +70,12 @@ impl Pool {
     pub(crate) fn handle(&self) -> Option<&Handle> {
         self.runtime.as_ref().map(Runtime::handle)
     }
+
+    /// The runtime's handle, or an error once it is shut down.
+    pub(crate) fn running(&self) -> Result<&Handle> {
+        self.handle()
+            .ok_or_else(|| Error::Internal("the pool is shut down".into()))
+    }
 }
 
 impl Drop for Pool {
@@ -177,10 +183,7 @@ impl LaneState {
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let handle = self
-            .pool
-            .handle()
-            .ok_or_else(|| Error::Internal("the pool is shut down".into()))?;
+        let handle = self.pool.running()?;
         let task = AbortOnDrop(handle.spawn(work));
         task.await
     }
@@ -191,25 +194,17 @@ impl LaneState {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let handle = self
-            .pool
-            .handle()
-            .ok_or_else(|| Error::Internal("the pool is shut down".into()))?;
+        let handle = self.pool.running()?;
         Ok(handle.spawn(work))
     }
-}
 
-impl LaneState {
     /// Runs `work` on a thread of this lane's blocking pool.
     pub(crate) fn spawn_blocking<F, T>(&self, work: F) -> Result<tokio::task::JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let handle = self
-            .pool
-            .handle()
-            .ok_or_else(|| Error::Internal("the pool is shut down".into()))?;
+        let handle = self.pool.running()?;
         Ok(handle.spawn_blocking(work))
     }
 }

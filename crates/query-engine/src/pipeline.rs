@@ -23,6 +23,13 @@ pub trait ResultSink: Send {
     fn write(&mut self, bytes: Vec<u8>) -> impl Future<Output = std::io::Result<()>> + Send;
     /// The output is complete: flush what is buffered.
     fn finish(&mut self) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// The output is incomplete and its format cannot say so (CSV, FITS,
+    /// Parquet): make the destination look broken rather than complete (an
+    /// HTTP body is aborted). By default nothing: a file is not committed.
+    fn abort(&mut self, error: &Error) -> impl Future<Output = ()> + Send {
+        let _ = error;
+        async {}
+    }
 }
 
 /// What was written.
@@ -49,10 +56,11 @@ pub enum Ending {
 
 /// Writes `stream` through `writer` into `sink`. `Err` means that nothing
 /// reached the sink (the query failed before its first row, or the writer
-/// could not format it), or that the sink itself failed, so that nothing
-/// more can be written; an error of the query or the writer after output
-/// began is reported in [`Written::ending`], the output ended with the
-/// writer's error footer.
+/// failed before it wrote a byte, as FITS does until its end), or that the
+/// sink itself failed, so that nothing more can be written. An error after
+/// output began is reported in [`Written::ending`]; the output then ends
+/// with the writer's error footer (VOTable, JSON: QUERY_STATUS=ERROR) or,
+/// for a format that cannot say so, is aborted ([`ResultSink::abort`]).
 pub async fn write_result<S: ResultSink>(
     mut stream: ResultStream,
     mut writer: Box<dyn ResultWriter>,
@@ -76,7 +84,7 @@ pub async fn write_result<S: ResultSink>(
     };
     out.put(header).await?;
     out.put(first).await?;
-    let ending = loop {
+    let mut ending = loop {
         match stream.next().await {
             Some(Ok(batch)) => match writer.batch(&batch) {
                 Ok(bytes) => {
@@ -97,30 +105,33 @@ pub async fn write_result<S: ResultSink>(
     // The stream is done; drop it so the query's slot is free while the
     // tail (a spooled FITS file) is still being written.
     drop(stream);
-    let ending = match ending {
-        Ending::Failed(e) => Ending::Failed(e),
-        done => {
-            let status = if matches!(done, Ending::Overflow) {
-                QueryStatus::Overflow
-            } else {
-                QueryStatus::Ok
-            };
-            match finish(&mut *writer, status) {
-                Ok(tail) => {
-                    for chunk in tail {
-                        out.put(chunk).await?;
-                    }
-                    done
-                }
-                Err(e) => Ending::Failed(e.into()),
+    if !matches!(ending, Ending::Failed(_)) {
+        let status = if matches!(ending, Ending::Overflow) {
+            QueryStatus::Overflow
+        } else {
+            QueryStatus::Ok
+        };
+        if let Err(e) = write_tail(&mut *writer, status, &mut out).await? {
+            ending = Ending::Failed(e);
+        }
+    }
+    if let Ending::Failed(e) = ending {
+        if out.bytes == 0 {
+            return Err(e);
+        }
+        tracing::warn!("result failed after {} rows: {e}", out.rows);
+        match writer.error_footer(&e.user_message()) {
+            Some(footer) => out.put(footer).await?,
+            None => {
+                out.sink.abort(&e).await;
+                return Ok(Written {
+                    rows: out.rows,
+                    bytes: out.bytes,
+                    ending: Ending::Failed(e),
+                });
             }
         }
-    };
-    if let Ending::Failed(e) = &ending {
-        tracing::warn!("result failed after {} rows: {e}", out.rows);
-        if let Some(footer) = writer.error_footer(&e.user_message()) {
-            out.put(footer).await?;
-        }
+        ending = Ending::Failed(e);
     }
     out.sink.finish().await.map_err(Error::Sink)?;
     Ok(Written {
@@ -130,18 +141,30 @@ pub async fn write_result<S: ResultSink>(
     })
 }
 
-/// The footer and whatever the writer spooled, in order.
-fn finish(
+/// The footer, then whatever the writer spooled, a chunk at a time (a FITS
+/// result is read back from its spool file as it is sent, never held whole).
+/// The outer `Err` is the sink's; the inner one the writer's.
+async fn write_tail<S: ResultSink>(
     writer: &mut dyn ResultWriter,
     status: QueryStatus,
-) -> std::result::Result<Vec<Vec<u8>>, table_writers::Error> {
-    let mut tail = vec![writer.footer(status)?];
-    if let Some(spooled) = writer.spooled()? {
-        for chunk in spooled {
-            tail.push(chunk?);
+    out: &mut Output<'_, S>,
+) -> Result<std::result::Result<(), Error>> {
+    let footer = match writer.footer(status) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let spooled = match writer.spooled() {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    out.put(footer).await?;
+    for chunk in spooled.into_iter().flatten() {
+        match chunk {
+            Ok(bytes) => out.put(bytes).await?,
+            Err(e) => return Ok(Err(e.into())),
         }
     }
-    Ok(tail)
+    Ok(Ok(()))
 }
 
 /// The sink and what went into it.
@@ -182,6 +205,8 @@ pub struct FileSink {
     file: Option<std::io::BufWriter<std::fs::File>>,
     partial: PathBuf,
     path: PathBuf,
+    /// Renamed into place: the partial file is the final one now.
+    committed: bool,
 }
 
 impl FileSink {
@@ -195,6 +220,7 @@ impl FileSink {
             file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
             partial,
             path: path.to_path_buf(),
+            committed: false,
         })
     }
 
@@ -204,14 +230,17 @@ impl FileSink {
             let file = file.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
         }
-        std::fs::rename(&self.partial, &self.path)
+        std::fs::rename(&self.partial, &self.path)?;
+        self.committed = true;
+        Ok(())
     }
 }
 
 impl Drop for FileSink {
     fn drop(&mut self) {
-        // Not committed: remove the partial file.
-        if self.file.take().is_some() {
+        // Not committed (abandoned, or the commit failed): no partial file stays.
+        if !self.committed {
+            drop(self.file.take());
             let _ = std::fs::remove_file(&self.partial);
         }
     }
@@ -230,5 +259,34 @@ impl ResultSink for FileSink {
             Some(f) => f.flush(),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_not_committed_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.vot");
+        let mut sink = FileSink::create(&path).unwrap();
+        sink.write(b"<VOTABLE".to_vec()).await.unwrap();
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // A commit that fails (its folder is gone) leaves nothing either.
+        let gone = dir.path().join("gone");
+        std::fs::create_dir(&gone).unwrap();
+        let mut sink = FileSink::create(&gone.join("result.vot")).unwrap();
+        sink.write(b"data".to_vec()).await.unwrap();
+        sink.path = dir.path().join("no/such/folder/result.vot");
+        assert!(sink.commit().is_err());
+        assert_eq!(std::fs::read_dir(&gone).unwrap().count(), 0);
+        // A committed one is there under its name only.
+        let mut sink = FileSink::create(&path).unwrap();
+        sink.write(b"<VOTABLE/>".to_vec()).await.unwrap();
+        sink.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"<VOTABLE/>");
+        assert!(!dir.path().join("result.vot.partial").exists());
     }
 }

@@ -195,6 +195,17 @@ impl Engine {
         self.shared.lane(lane).spawn(work)
     }
 
+    /// Runs `work` on `lane`'s pool and waits for it; if the waiting future
+    /// is dropped (the request went away), the work is aborted at its next
+    /// await.
+    pub async fn run<F, T>(&self, lane: Lane, work: F) -> Result<T>
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.shared.lane(lane).run(work).await
+    }
+
     /// Runs `work` on a thread of `lane`'s blocking pool: for a stage that
     /// must run beside the others on a core of its own (compressing a
     /// result), which tokio's scheduler would otherwise keep on the thread

@@ -158,9 +158,15 @@ async fn a_quick_query_runs_beside_a_long_one_and_maxrec_marks_overflow() {
     let mut stream = engine.execute(&top, options).await.unwrap();
     assert_eq!(stream.lane(), query_engine::Lane::Quick);
     let mut rows = 0;
-    while let Some(batch) = stream.next().await {
-        rows += batch.unwrap().num_rows();
-    }
+    // Starved behind the long query, this would hang; it must not.
+    let read = async {
+        while let Some(batch) = stream.next().await {
+            rows += batch.unwrap().num_rows();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read)
+        .await
+        .expect("the quick query is stuck behind the long one");
     assert_eq!(rows, 2);
     assert_eq!(stream.completion(), Some(Completion::Overflow));
 }

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 const BLOCK: usize = 2880;
 
 fn err(e: impl std::fmt::Display) -> Error {
-    Error::Format(e.to_string())
+    Error::Spool(e.to_string())
 }
 
 /// Writes a FITS file: an empty primary HDU and one BINTABLE.
@@ -313,7 +313,11 @@ fn encode(
                     let n = cells.doubles(col, row).len() as u64;
                     let count = i32::try_from(n).map_err(err)?;
                     let offset = i32::try_from(*heap_offset)
-                        .map_err(|_| err("the arrays exceed the 2 GiB a FITS heap can address"))?;
+                        .map_err(|_| {
+                            Error::Unwritable(
+                                "the arrays exceed the 2 GiB a FITS heap can address; choose another format".into(),
+                            )
+                        })?;
                     out.extend_from_slice(&count.to_be_bytes());
                     out.extend_from_slice(&offset.to_be_bytes());
                     *heap_offset += 8 * n;

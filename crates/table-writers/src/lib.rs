@@ -34,7 +34,15 @@ use datafusion::arrow::record_batch::RecordBatch;
 /// Errors of the writers.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A value could not be formatted.
+    /// A value of the result cannot be written in this format (a compound
+    /// region, a FITS heap over 2 GiB): the query can be changed to avoid it.
+    #[error("cannot write the result: {0}")]
+    Unwritable(String),
+    /// The spool file (FITS) could not be made, written or read: the
+    /// service's failure. The message may name a path; keep it for the log.
+    #[error("cannot write the result: the spool file failed: {0}")]
+    Spool(String),
+    /// Arrow or Parquet failed formatting a value: the service's failure.
     #[error("cannot write the result: {0}")]
     Format(String),
 }

@@ -2,55 +2,40 @@
 //! shortest decimal that reads back to the same double) is most of the cost
 //! of the text formats, and each row's text depends on that row alone, so a
 //! batch is cut into slices of rows that are formatted at once and joined in
-//! order: the bytes are the same as formatting the batch whole.
+//! order: the bytes are the same as formatting the batch whole. The slices
+//! run on rayon's pool, apart from the threads that serve HTTP, so
+//! concurrent results share the cores rather than each taking them all.
 
 use crate::Result;
 use datafusion::arrow::record_batch::RecordBatch;
-use std::sync::OnceLock;
+use rayon::prelude::*;
 
 /// Rows below which a slice is not worth a thread of its own.
 const MIN_ROWS_PER_SLICE: usize = 2048;
 
-fn cores() -> usize {
-    static CORES: OnceLock<usize> = OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// `format` applied to slices of `batch` on up to one thread per core, the
-/// outputs concatenated in row order. `format` must depend on its rows only.
+/// `format` applied to slices of `batch` on rayon's pool (one thread per
+/// core, shared by every result being written), the outputs concatenated in
+/// row order. `format` must depend on its rows only.
 pub(crate) fn format_rows(
     batch: &RecordBatch,
     format: impl Fn(&RecordBatch) -> Result<Vec<u8>> + Sync,
 ) -> Result<Vec<u8>> {
     let rows = batch.num_rows();
-    let slices = cores().min(rows / MIN_ROWS_PER_SLICE).max(1);
+    let slices = rayon::current_num_threads()
+        .min(rows / MIN_ROWS_PER_SLICE)
+        .max(1);
     if slices == 1 {
         return format(batch);
     }
     let per_slice = rows.div_ceil(slices);
-    let format = &format;
-    let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..slices)
-            .map(|i| {
-                let start = i * per_slice;
-                let slice = batch.slice(start, per_slice.min(rows - start));
-                scope.spawn(move || format(&slice))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(crate::Error::Format("a formatting thread failed".into()))
-                })
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
+    let parts: Vec<Vec<u8>> = (0..slices)
+        .into_par_iter()
+        .map(|i| {
+            let start = i * per_slice;
+            format(&batch.slice(start, per_slice.min(rows - start)))
+        })
+        .collect::<Result<_>>()?;
+    Ok(parts.concat())
 }
 
 #[cfg(test)]

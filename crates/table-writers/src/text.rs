@@ -189,7 +189,7 @@ pub(crate) fn refuse_compound_regions(col: &dyn Array, name: &str) -> Result<()>
     for row in 0..list.len() {
         let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
         if !list.is_null(row) && end - start >= 4 && values.value(start).is_nan() {
-            return Err(crate::Error::Format(format!(
+            return Err(crate::Error::Unwritable(format!(
                 "column {name} holds a compound region (Union, Intersection or Not), which a result cannot carry; use it in CONTAINS or INTERSECTS, or select its parts"
             )));
         }

@@ -30,9 +30,6 @@ pub enum ServiceError {
     /// The query failed before its first row.
     #[error(transparent)]
     Query(#[from] query_engine::Error),
-    /// A result writer could not start.
-    #[error(transparent)]
-    Write(#[from] table_writers::Error),
     /// The service failed; the first field is for the log only, the second
     /// for the user (it names no path).
     #[error("{1}")]
@@ -57,9 +54,7 @@ impl ServiceError {
                 Fault::Busy | Fault::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
                 Fault::Service => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            ServiceError::Internal(..) | ServiceError::Write(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ServiceError::Internal(..) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -90,7 +85,6 @@ impl ServiceError {
     fn log(&self) {
         match self {
             ServiceError::Internal(detail, what) => tracing::error!("{what}: {detail}"),
-            ServiceError::Write(e) => tracing::error!("cannot start writing a result: {e}"),
             ServiceError::Query(e) if e.fault() == Fault::Service => {
                 tracing::error!("query failed: {e:?}")
             }
@@ -112,6 +106,14 @@ impl ServiceError {
             body,
         )
             .into_response()
+    }
+}
+
+/// A writer that cannot start (FITS's spool file) fails like a query does:
+/// its fault and message come from the engine's one classification.
+impl From<table_writers::Error> for ServiceError {
+    fn from(e: table_writers::Error) -> Self {
+        ServiceError::Query(query_engine::Error::Write(e))
     }
 }
 

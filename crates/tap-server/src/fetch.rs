@@ -23,7 +23,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -93,7 +92,8 @@ enum Failure {
     TooLarge,
 }
 
-/// Downloads `url` into `dest`, at most `max_bytes`, following redirects,
+/// Downloads `url` into `dest`, at most `max_bytes` (what is left of the
+/// request's upload limit), following redirects,
 /// as `policy` allows; returns the bytes written. `table` is the upload's
 /// name, for the messages.
 pub(crate) async fn fetch(
@@ -125,7 +125,7 @@ pub(crate) async fn fetch(
             ServiceError::BadRequest(format!("UPLOAD {table}: cannot fetch {url}: {why}"))
         }
         Failure::TooLarge => ServiceError::TooLarge(format!(
-            "UPLOAD {table}: {url} is larger than this service's upload limit of {max_bytes} bytes"
+            "UPLOAD {table}: {url} is larger than the {max_bytes} bytes left of this service's upload limit for one request"
         )),
     })
 }
@@ -366,8 +366,9 @@ async fn download(
     if declared.is_some_and(|n| n > max_bytes) {
         return Err(Failure::TooLarge);
     }
+    use tokio::io::AsyncWriteExt;
     let stored = |e: std::io::Error| Failure::Failed(format!("cannot store it: {e}"));
-    let mut file = std::fs::File::create(dest).map_err(stored)?;
+    let mut file = tokio::fs::File::create(dest).await.map_err(stored)?;
     let mut body = response.into_body();
     let mut total: u64 = 0;
     while let Some(frame) = body.frame().await {
@@ -378,9 +379,10 @@ async fn download(
             if total > max_bytes {
                 return Err(Failure::TooLarge);
             }
-            file.write_all(chunk).map_err(stored)?;
+            file.write_all(chunk).await.map_err(stored)?;
         }
     }
+    file.flush().await.map_err(stored)?;
     Ok(total)
 }
 
@@ -897,7 +899,7 @@ mod tests {
             panic!("not refused as too large: {result:?}");
         };
         assert!(
-            m.contains("larger than this service's upload limit of 1000 bytes"),
+            m.contains("larger than the 1000 bytes left of this service's upload limit"),
             "{m}"
         );
         server.join().expect("the server");

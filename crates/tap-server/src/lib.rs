@@ -34,6 +34,7 @@ use axum::routing::get;
 use query_engine::Engine;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Limits on what one request may ask for.
@@ -80,6 +81,19 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Who runs the service, for its registry record.
     pub registry: registry::RegistryInfo,
+    /// Query requests between their start and the end of their response.
+    pub queries_in_flight: Arc<AtomicUsize>,
+    /// Set when a shutdown began: availability says so from then on.
+    pub stopping: AtomicBool,
+}
+
+/// Counts a query request while it lives (see [`AppState::in_flight`]).
+pub(crate) struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AppState {
@@ -92,7 +106,15 @@ impl AppState {
             limits,
             metrics: Default::default(),
             registry: Default::default(),
+            queries_in_flight: Default::default(),
+            stopping: AtomicBool::new(false),
         }
+    }
+
+    /// Counts one more query request until the guard is dropped.
+    pub(crate) fn in_flight(&self) -> InFlight {
+        self.queries_in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(&self.queries_in_flight))
     }
 }
 
@@ -185,14 +207,12 @@ pub async fn serve(
         "shutting down: no new connections; running queries have {} s to finish",
         grace.as_secs()
     );
+    state.stopping.store(true, Ordering::Relaxed);
     let engine = &state.engine;
+    // Idle once no query request is left: executing, waiting for a slot,
+    // reading its uploads or planning, or still sending its result.
     let idle = async {
-        loop {
-            let load = engine.load();
-            if load.quick_running + load.long_running + load.quick_waiting + load.long_waiting == 0
-            {
-                break;
-            }
+        while state.queries_in_flight.load(Ordering::Relaxed) > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };

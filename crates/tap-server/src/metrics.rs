@@ -31,7 +31,7 @@ pub struct Metrics {
     requests: [AtomicU64; 8],
     /// Queries whose result started streaming.
     pub(crate) queries: AtomicU64,
-    /// Requests answered with an error document.
+    /// Requests answered with an error status (4xx or 5xx).
     pub(crate) errors: AtomicU64,
     /// Result rows sent.
     pub(crate) rows: AtomicU64,
@@ -94,7 +94,7 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         ),
         (
             "corvus_query_errors_total",
-            "Requests refused with an error document.",
+            "Requests answered with an error status (4xx or 5xx).",
             &m.errors,
         ),
         ("corvus_result_rows_total", "Result rows sent.", &m.rows),

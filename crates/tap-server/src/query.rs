@@ -41,6 +41,9 @@ pub(crate) async fn run(
     let cancel = CancellationToken::new();
     // Dropped with this future if the client goes before the response starts.
     let guard = cancel.clone().drop_guard();
+    // Counted from here until the body ends, so that a shutdown's grace
+    // period also waits for requests still reading uploads or planning.
+    let in_flight = state.in_flight();
 
     // With uploads the query runs in a session of its own that also holds
     // TAP_UPLOAD; the published tables are shared with it, not copied.
@@ -55,13 +58,7 @@ pub(crate) async fn run(
     drop(parts);
     let mut translation = engine.translate(&request.adql, &AllowAll)?;
     adjust(&mut translation);
-    tracing::info!(
-        query = request.adql,
-        maxrec = request.maxrec,
-        format = ?request.format,
-        runid = request.runid,
-        "query"
-    );
+
     let options = QueryOptions {
         maxrec: Some(request.maxrec),
         timeout: Some(Duration::from_secs(state.limits.execution_seconds)),
@@ -69,20 +66,30 @@ pub(crate) async fn run(
     };
     let stream = engine.execute(&translation, options).await?;
     let lane = stream.lane();
+    tracing::info!(
+        query = request.adql,
+        maxrec = request.maxrec,
+        format = ?request.format,
+        runid = request.runid,
+        lane = lane.name(),
+        estimated_rows = stream.estimated_rows(),
+        "query"
+    );
     let writer = request.format.writer(stream.schema(), &request.adql)?;
     let content_type = writer.content_type();
     let coding = Coding::negotiate(headers, request.format);
     let encoder = coding
         .encoder()
         .map_err(|e| ServiceError::internal("cannot start compressing the result", e))?;
-    let (tx, mut rx) = mpsc::channel::<Bytes>(4);
+    let (tx, mut rx) = mpsc::channel::<Piece>(4);
     // Compression, when asked for, is a stage of its own on a thread of its
     // own, so formatting and compressing run on two cores at once.
     let tx = match encoder {
         Encoder::Identity => tx,
         encoder => {
-            let (raw_tx, raw_rx) = mpsc::channel::<Bytes>(4);
-            engine.spawn_blocking(lane, move || compress(raw_rx, encoder, tx))?;
+            let (raw_tx, raw_rx) = mpsc::channel::<Piece>(4);
+            let runtime = tokio::runtime::Handle::current();
+            engine.spawn_blocking(lane, move || compress(raw_rx, encoder, tx, runtime))?;
             raw_tx
         }
     };
@@ -108,13 +115,15 @@ pub(crate) async fn run(
             Err(e) => return Err(ServiceError::internal("the query's writer failed", e)),
         },
     };
-    // From here the body owns the guard: dropping the body cancels the query.
+    // From here the body owns the guards: dropping the body cancels the
+    // query, and its end ends the request's count. An `Err` piece makes
+    // hyper abort the connection: the client sees an incomplete result.
     let body = futures::stream::poll_fn(move |cx| {
-        let _owned = &guard;
+        let _owned = (&guard, &in_flight);
         if let Some(piece) = first.take() {
-            return std::task::Poll::Ready(Some(Ok::<_, std::io::Error>(piece)));
+            return std::task::Poll::Ready(Some(piece));
         }
-        rx.poll_recv(cx).map(|p| p.map(Ok))
+        rx.poll_recv(cx)
     });
     let mut response = (
         [(header::CONTENT_TYPE, content_type)],
@@ -145,38 +154,54 @@ impl Metrics {
     }
 }
 
+/// A piece of a response body, or the error that aborts it.
+type Piece = Result<Bytes, std::io::Error>;
+
+/// Sends `piece`, unless the client has not read for [`STALLED_CLIENT`];
+/// false if it is gone or stalled.
+async fn send(body: &mpsc::Sender<Piece>, piece: Piece) -> bool {
+    matches!(
+        tokio::time::timeout(STALLED_CLIENT, body.send(piece)).await,
+        Ok(Ok(()))
+    )
+}
+
 /// The compression stage: pieces in, encoded pieces out, until the writer
-/// is done (its sender dropped) or the client is gone (the body's receiver
-/// dropped, which ends this and, through the dropped `pieces`, the writer).
+/// is done (its sender dropped), the result is aborted (an `Err` piece,
+/// passed on without finishing the encoding), or the client is gone or
+/// stalled (then this ends and, through the dropped `pieces`, the writer).
 /// It blocks its thread: it is CPU work from end to end.
-fn compress(mut pieces: mpsc::Receiver<Bytes>, mut encoder: Encoder, body: mpsc::Sender<Bytes>) {
-    let send = |bytes: Vec<u8>| bytes.is_empty() || body.blocking_send(Bytes::from(bytes)).is_ok();
+fn compress(
+    mut pieces: mpsc::Receiver<Piece>,
+    mut encoder: Encoder,
+    body: mpsc::Sender<Piece>,
+    runtime: tokio::runtime::Handle,
+) {
+    let forward = |piece: Piece| match piece {
+        Ok(bytes) if bytes.is_empty() => true,
+        piece => runtime.block_on(send(&body, piece)),
+    };
     while let Some(piece) = pieces.blocking_recv() {
-        match encoder.encode(&piece) {
-            Ok(out) => {
-                if !send(out) {
-                    return;
-                }
-            }
-            Err(e) => {
-                tracing::error!("cannot compress a result: {e}");
+        let encoded = match piece {
+            Ok(bytes) => encoder.encode(&bytes).map(Bytes::from),
+            Err(aborted) => {
+                forward(Err(aborted));
                 return;
             }
+        };
+        let failed = encoded.is_err();
+        if !forward(encoded) || failed {
+            return;
         }
     }
-    match encoder.finish() {
-        Ok(tail) => {
-            send(tail);
-        }
-        Err(e) => tracing::error!("cannot compress a result: {e}"),
-    }
+    forward(encoder.finish().map(Bytes::from));
 }
 
 /// The response body as a sink: pieces go to the connection (or to the
 /// compression stage) through a small channel, so a slow client slows the
 /// query instead of filling memory.
 struct BodySink {
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Piece>,
 }
 
 impl ResultSink for BodySink {
@@ -184,20 +209,21 @@ impl ResultSink for BodySink {
         if bytes.is_empty() {
             return Ok(());
         }
-        match tokio::time::timeout(STALLED_CLIENT, self.tx.send(Bytes::from(bytes))).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(std::io::Error::new(
+        if send(&self.tx, Ok(Bytes::from(bytes))).await {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(
                 std::io::ErrorKind::BrokenPipe,
-                "the client went away",
-            )),
-            Err(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client stopped reading",
-            )),
+                "the client went away or stopped reading",
+            ))
         }
     }
 
     async fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+
+    async fn abort(&mut self, error: &query_engine::Error) {
+        let _ = send(&self.tx, Err(std::io::Error::other(error.user_message()))).await;
     }
 }

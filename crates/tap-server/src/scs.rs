@@ -123,9 +123,10 @@ impl Cone {
         }
         let Cone { ra, dec, sr, .. } = self;
         format!(
-            "SELECT {} FROM {} WHERE 1 = CONTAINS(POINT('ICRS', {}, {}), CIRCLE('ICRS', {ra}, {dec}, {sr}))",
+            "SELECT {} FROM {}.{} WHERE 1 = CONTAINS(POINT('ICRS', {}, {}), CIRCLE('ICRS', {ra}, {dec}, {sr}))",
             items.join(", "),
-            table.qualified_name(),
+            q(&table.schema),
+            q(&table.name),
             q(ra_col),
             q(dec_col),
         )

@@ -6,7 +6,7 @@ use crate::error::ServiceError;
 use crate::request::{Params, QueryRequest};
 use crate::{query, uploads};
 use axum::extract::{Form, FromRequest, Multipart, Query, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use std::sync::Arc;
 
@@ -45,15 +45,26 @@ pub(crate) async fn read_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    // A body over the limit is refused by axum with 413; keep that status.
+    let refused = |status: StatusCode, text: String| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ServiceError::TooLarge(format!(
+                "the request is larger than this service's upload limit of {} bytes",
+                state.limits.max_upload_bytes
+            ))
+        } else {
+            ServiceError::BadRequest(text)
+        }
+    };
     if multipart {
         let m = Multipart::from_request(request, &())
             .await
-            .map_err(|e| ServiceError::BadRequest(e.body_text()))?;
+            .map_err(|e| refused(e.status(), e.body_text()))?;
         uploads::read_multipart(m, &state.limits).await
     } else {
         let Form(pairs) = Form::<Vec<(String, String)>>::from_request(request, &())
             .await
-            .map_err(|e| ServiceError::BadRequest(e.body_text()))?;
+            .map_err(|e| refused(e.status(), e.body_text()))?;
         Ok((pairs, uploads::Parts::default()))
     }
 }

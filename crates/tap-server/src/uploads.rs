@@ -12,7 +12,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use ingest::InputFormat;
 use query_engine::{Engine, Lane};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The schema uploaded tables live in.
@@ -52,8 +51,9 @@ impl UploadSpec {
             };
             let name = name.trim();
             if catalog_name_invalid(name) {
+                let shown: String = name.chars().take(40).collect();
                 return bad(format!(
-                    "UPLOAD table name '{name}' is not a plain ADQL name (a letter, then letters, digits or _)"
+                    "UPLOAD table name '{shown}' is not a plain ADQL name (a letter, then at most {MAX_NAME} letters, digits or _)"
                 ));
             }
             if out.iter().any(|u| u.name.eq_ignore_ascii_case(name)) {
@@ -78,12 +78,34 @@ impl UploadSpec {
     }
 }
 
+/// The most tables one request may upload.
+const MAX_UPLOADS: usize = 32;
+
 /// The files of a multipart request, by part name, in a folder removed when
 /// the request is done.
 #[derive(Default)]
 pub(crate) struct Parts {
     pub(crate) files: HashMap<String, PathBuf>,
     pub(crate) dir: Option<tempfile::TempDir>,
+    /// Bytes the request sent in all its parts, counted against the upload
+    /// limit together with what URL uploads fetch.
+    pub(crate) bytes: u64,
+}
+
+impl Parts {
+    /// A new file in the request's folder.
+    fn new_file(&mut self) -> Result<PathBuf, ServiceError> {
+        let dir = match &self.dir {
+            Some(d) => d.path().to_path_buf(),
+            None => {
+                let d = temp_folder()?;
+                let path = d.path().to_path_buf();
+                self.dir = Some(d);
+                path
+            }
+        };
+        Ok(dir.join(format!("part{}", self.files.len())))
+    }
 }
 
 /// A folder for one request's upload files, removed when dropped.
@@ -95,11 +117,14 @@ fn temp_folder() -> Result<tempfile::TempDir, ServiceError> {
 }
 
 /// Reads a multipart body: parts with a file name are saved to disk (at
-/// most `limits.max_upload_bytes` in all), the others are parameters.
+/// most `limits.max_upload_bytes` in all), the others are parameters. A
+/// part without a file name that UPLOAD names (`curl -F 't=<table.vot'`
+/// sends one) is a table too, and is saved to disk as well.
 pub(crate) async fn read_multipart(
     mut multipart: axum::extract::Multipart,
     limits: &Limits,
 ) -> Result<(Vec<(String, String)>, Parts), ServiceError> {
+    use tokio::io::AsyncWriteExt;
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         ServiceError::BadRequest(format!(
             "cannot read the multipart request: {}",
@@ -107,38 +132,71 @@ pub(crate) async fn read_multipart(
         ))
     };
     let stored = |e: std::io::Error| ServiceError::internal("cannot store the upload", e);
+    let too_large = || {
+        ServiceError::TooLarge(format!(
+            "the uploads exceed this service's limit of {} bytes",
+            limits.max_upload_bytes
+        ))
+    };
     let mut params = Vec::new();
+    // Parts without a file name whose bytes are not text.
+    let mut binary: HashMap<String, Vec<u8>> = HashMap::new();
     let mut parts = Parts::default();
-    let mut total: u64 = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
         if field.file_name().is_none() {
-            let value = field.text().await.map_err(unreadable)?;
-            params.push((name, value));
+            let value = field.bytes().await.map_err(unreadable)?;
+            parts.bytes += value.len() as u64;
+            if parts.bytes > limits.max_upload_bytes {
+                return Err(too_large());
+            }
+            match String::from_utf8(value.to_vec()) {
+                Ok(text) => params.push((name, text)),
+                Err(e) => {
+                    binary.insert(name, e.into_bytes());
+                }
+            }
             continue;
         }
-        let dir = match &parts.dir {
-            Some(d) => d.path().to_path_buf(),
-            None => {
-                let d = temp_folder()?;
-                let path = d.path().to_path_buf();
-                parts.dir = Some(d);
-                path
-            }
-        };
-        let path = dir.join(format!("part{}", parts.files.len()));
-        let mut file = std::fs::File::create(&path).map_err(stored)?;
+        let path = parts.new_file()?;
+        let mut file = tokio::fs::File::create(&path).await.map_err(stored)?;
         while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-            total += chunk.len() as u64;
-            if total > limits.max_upload_bytes {
-                return Err(ServiceError::TooLarge(format!(
-                    "the uploads exceed this service's limit of {} bytes",
-                    limits.max_upload_bytes
-                )));
+            parts.bytes += chunk.len() as u64;
+            if parts.bytes > limits.max_upload_bytes {
+                return Err(too_large());
             }
-            file.write_all(&chunk).map_err(stored)?;
+            file.write_all(&chunk).await.map_err(stored)?;
         }
+        file.flush().await.map_err(stored)?;
         parts.files.insert(name, path);
+    }
+    // Tables sent as plain fields: UPLOAD says which.
+    let upload = params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("UPLOAD"))
+        .map(|(_, v)| v.clone());
+    for spec in upload
+        .as_deref()
+        .map(UploadSpec::parse_all)
+        .transpose()?
+        .unwrap_or_default()
+    {
+        let UploadSource::Part(part) = spec.source else {
+            continue;
+        };
+        if parts.files.contains_key(&part) {
+            continue;
+        }
+        let bytes = match binary.remove(&part) {
+            Some(b) => b,
+            None => match params.iter().position(|(k, _)| *k == part) {
+                Some(i) => params.remove(i).1.into_bytes(),
+                None => continue,
+            },
+        };
+        let path = parts.new_file()?;
+        tokio::fs::write(&path, bytes).await.map_err(stored)?;
+        parts.files.insert(part, path);
     }
     Ok((params, parts))
 }
@@ -151,9 +209,17 @@ pub(crate) async fn load(
     engine: &Engine,
     limits: &Limits,
 ) -> Result<Vec<Uploaded>, ServiceError> {
+    if specs.len() > MAX_UPLOADS {
+        return Err(ServiceError::BadRequest(format!(
+            "UPLOAD names {} tables; this service takes at most {MAX_UPLOADS} in one request",
+            specs.len()
+        )));
+    }
     let mut tables = Vec::new();
     // Tables fetched from URLs; read into memory before this goes.
     let mut fetched: Option<tempfile::TempDir> = None;
+    // The upload limit covers the request's parts and every fetch together.
+    let mut room = limits.max_upload_bytes.saturating_sub(parts.bytes);
     for spec in specs {
         let name = &spec.name;
         let path = match &spec.source {
@@ -176,35 +242,32 @@ pub(crate) async fn load(
                     .map(|d| d.path().to_path_buf())
                     .unwrap_or_default();
                 let path = dir.join(format!("url{}", tables.len()));
-                crate::fetch::fetch(
-                    name,
-                    url,
-                    &path,
-                    limits.max_upload_bytes,
-                    &limits.upload_urls,
-                )
-                .await?;
+                let bytes =
+                    crate::fetch::fetch(name, url, &path, room, &limits.upload_urls).await?;
+                room = room.saturating_sub(bytes);
                 path
             }
         };
+        // Parsed on the quick lane's pool, whose threads long queries never
+        // hold; aborted if the request goes away meanwhile.
         let (name, max_rows) = (name.clone(), limits.max_upload_rows);
-        let read = engine
-            .spawn(
-                Lane::Long,
-                async move { read_one(&path, &name, max_rows).await },
-            )
-            .map_err(ServiceError::Query)?;
-        let table = read
-            .await
-            .map_err(|e| ServiceError::internal("cannot read the upload", e))??;
+        let table = engine
+            .run(Lane::Quick, async move {
+                read_one(&path, &name, max_rows).await
+            })
+            .await??;
         tables.push(table);
     }
     Ok(tables)
 }
 
+/// The longest name an uploaded table may have, as for published tables.
+const MAX_NAME: usize = 64;
+
 fn catalog_name_invalid(name: &str) -> bool {
     let mut chars = name.chars();
-    !(chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+    !(name.len() <= MAX_NAME
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
@@ -280,5 +343,6 @@ mod tests {
         assert!(catalog_name_invalid("1abc"));
         assert!(catalog_name_invalid("a-b"));
         assert!(!catalog_name_invalid("my_stars2"));
+        assert!(catalog_name_invalid(&"a".repeat(65)));
     }
 }

@@ -16,7 +16,8 @@ use table_writers::xml_escape;
 /// VOSI 1.1 §3.3: up, or shutting down. It reads two counters and
 /// touches no query, so it answers at once however busy the engine is.
 pub(crate) async fn availability(State(state): State<Arc<AppState>>) -> Response {
-    let (available, note) = if state.engine.is_shut_down() {
+    let stopping = state.stopping.load(std::sync::atomic::Ordering::Relaxed);
+    let (available, note) = if stopping || state.engine.is_shut_down() {
         ("false", "Corvus is shutting down".to_string())
     } else {
         let load = state.engine.load();

@@ -333,3 +333,88 @@ async fn a_full_service_answers_503_with_retry_after() {
     first.abort();
     s.engine.shut_down();
 }
+
+fn multipart(boundary: &str, fields: &[(&str, Option<&str>, &str)]) -> Request<Body> {
+    let mut body = String::new();
+    for (name, file, value) in fields {
+        let file = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    Request::post("/tap/sync")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_table_sent_as_a_plain_field_is_uploaded_as_curl_sends_it() {
+    // `curl -F 't=<table.csv'` sends the file's content without a file name.
+    let s = state();
+    let a = send(
+        &s,
+        multipart(
+            "b",
+            &[
+                ("LANG", None, "ADQL"),
+                ("RESPONSEFORMAT", None, "csv"),
+                ("UPLOAD", None, "mine,param:t"),
+                ("QUERY", None, "SELECT COUNT(*) AS n FROM TAP_UPLOAD.mine"),
+                ("t", None, "x\n1\n2\n3\n"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.text(), "n\r\n3\r\n");
+}
+
+#[tokio::test]
+async fn a_request_over_the_upload_limit_is_413() {
+    let engine = test_support::fixture::engine();
+    let limits = Limits {
+        max_upload_bytes: 100,
+        ..Limits::default()
+    };
+    let s = Arc::new(AppState::new(
+        engine,
+        "http://corvus.test/tap".into(),
+        limits,
+    ));
+    let big = "x\n".to_string() + &"1\n".repeat(1000);
+    let a = send(
+        &s,
+        multipart(
+            "b",
+            &[
+                ("LANG", None, "ADQL"),
+                ("UPLOAD", None, "t,param:t"),
+                ("QUERY", None, "SELECT * FROM TAP_UPLOAD.t"),
+                ("t", Some("t.csv"), &big),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.text());
+    assert!(a.text().contains("limit of 100 bytes"), "{}", a.text());
+}
+
+#[tokio::test]
+async fn a_value_no_format_can_carry_is_the_query_s_fault() {
+    let s = state();
+    let a = get(
+        &s,
+        &sync(
+            "SELECT REGION('Union ICRS (Circle 10 10 1 Circle 20 20 1)') AS r FROM fix.stars",
+            "&RESPONSEFORMAT=csv",
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    assert!(a.text().contains("compound region"), "{}", a.text());
+}
