@@ -66,13 +66,7 @@ async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
 }
 
 fn sync(query: &str, extra: &str) -> String {
-    let q: String = query
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let q = test_support::percent_encode(query);
     format!("/tap/sync?LANG=ADQL&QUERY={q}{extra}")
 }
 

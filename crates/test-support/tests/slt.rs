@@ -63,13 +63,7 @@ impl AdqlDb {
 async fn over_http(addr: std::net::SocketAddr, adql: &str) -> Result<(Vec<u8>, usize), DbError> {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
-    let query: String = adql
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let query = test_support::percent_encode(adql);
     let uri: hyper::Uri =
         format!("http://{addr}/tap/sync?LANG=ADQL&RESPONSEFORMAT=parquet&QUERY={query}")
             .parse()
