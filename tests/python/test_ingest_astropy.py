@@ -182,6 +182,24 @@ def test_fits_unsigned_integers_keep_their_exact_values(corvus, tmp_path):
     assert "big.fits: row 2: column u64: the value 9223372036854775808 does not fit a signed 64-bit integer column" in out.stderr
 
 
+def test_fits_variable_length_column_of_repeat_0_is_null_and_every_row_is_read(corvus, tmp_path):
+    """`0PD` is legal FITS (FITS 4.0 §7.3.5: a descriptor's repeat is 0 or 1):
+    a field of no bytes. Reading it once panicked, and the ingest published
+    an empty table."""
+    cols = [
+        fits.Column(name="ra", format="D", array=np.array([10.0, 20.0, 30.0])),
+        fits.Column(name="dec", format="D", array=np.array([1.0, 2.0, 3.0])),
+        fits.Column(name="v", format="PD()", array=np.array([np.array([1.0]), np.array([2.0, 3.0]),
+                                                              np.array([4.0])], dtype=object)),
+    ]
+    path = tmp_path / "vla.fits"
+    fits.BinTableHDU.from_columns(cols).writeto(path)
+    fits.setval(path, "TFORM3", value="0PD(2)", ext=1)
+    corvus("ingest", path, "--table", "z.t")
+    assert corvus.query("SELECT ra, v FROM z.t ORDER BY ra") == [
+        ["10.0", "NULL"], ["20.0", "NULL"], ["30.0", "NULL"]]
+
+
 @pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
 def test_a_complex_column_is_left_out_with_a_warning_unless_strict(corvus, tmp_path, serialization):
     t = Table()
