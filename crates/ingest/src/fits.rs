@@ -183,15 +183,21 @@ fn numeric_type(code: char, scale: f64, zero: f64) -> (AdqlType, Scaling) {
         'D' if unscaled => (AdqlType::Double, Scaling::None),
         'E' | 'D' => (AdqlType::Double, Scaling::Float { scale, zero }),
         _ => {
-            // 2^100 bounds the whole numbers taken exactly (every stored
-            // integer times it still fits an i128).
+            // Whole numbers below 2^100 convert to i128 exactly; whether
+            // every physical value then fits is checked, not assumed
+            // (TSCAL 1E30 on a 32-bit column reaches 2^130): a scaling
+            // beyond i128 makes a double column, as any other does.
+            let double = (AdqlType::Double, Scaling::Float { scale, zero });
             let whole = |x: f64| x.fract() == 0.0 && x.abs() < 2f64.powi(100);
             if !(whole(scale) && whole(zero)) || scale == 0.0 {
-                return (AdqlType::Double, Scaling::Float { scale, zero });
+                return double;
             }
             let (s, z) = (scale as i128, zero as i128);
             let (lo, hi) = stored_range(code);
-            let (a, b) = (lo * s + z, hi * s + z);
+            let physical = |stored: i128| stored.checked_mul(s)?.checked_add(z);
+            let (Some(a), Some(b)) = (physical(lo), physical(hi)) else {
+                return double;
+            };
             let (min, max) = (a.min(b), a.max(b));
             let fits = |lo: i128, hi: i128| min >= lo && max <= hi;
             let ty = if fits(i16::MIN as i128, i16::MAX as i128) {
@@ -204,7 +210,7 @@ fn numeric_type(code: char, scale: f64, zero: f64) -> (AdqlType, Scaling) {
                 // kept exactly, as a double could not.
                 AdqlType::BigInt
             } else {
-                return (AdqlType::Double, Scaling::Float { scale, zero });
+                return double;
             };
             let scaling = if s == 1 && z == 0 {
                 Scaling::None
@@ -667,7 +673,12 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), Str
             }
             let v = match c.scaling {
                 Scaling::Integer { scale, zero } => {
-                    let physical = stored as i128 * scale + zero;
+                    // `numeric_type` checked the extremes; checked again
+                    // rather than trusted.
+                    let physical = (stored as i128)
+                        .checked_mul(scale)
+                        .and_then(|v| v.checked_add(zero))
+                        .ok_or_else(|| format!("the stored value {stored} scaled overflows"))?;
                     <$conv>::try_from(physical).map_err(|_| {
                         format!("the value {physical} does not fit a signed 64-bit integer column")
                     })?
@@ -758,6 +769,27 @@ mod tests {
         assert_eq!(numeric_type('I', 2.0, 100.0).0, AdqlType::Integer);
         assert_eq!(numeric_type('B', -1.0, 0.0).0, AdqlType::SmallInt);
         assert_eq!(numeric_type('K', 2.0, 0.0).0, AdqlType::Double);
+    }
+
+    #[test]
+    fn a_scaling_beyond_128_bit_integers_makes_a_double_column() {
+        // 1E30 is a whole number below 2^100, but 2^31 × 1E30 is beyond i128.
+        for code in ['J', 'K'] {
+            assert_eq!(
+                numeric_type(code, 1e30, 0.0),
+                (
+                    AdqlType::Double,
+                    Scaling::Float {
+                        scale: 1e30,
+                        zero: 0.0
+                    }
+                ),
+                "{code}"
+            );
+            assert_eq!(numeric_type(code, -1e30, 1e29).0, AdqlType::Double);
+        }
+        // A large offset alone still fits: unsigned conventions stay exact.
+        assert_eq!(numeric_type('K', 1.0, 2f64.powi(99)).0, AdqlType::BigInt);
     }
 
     /// A FITS file: an empty primary HDU, then a BINTABLE with `cards`
