@@ -912,7 +912,8 @@ impl VoTable {
                 let Some(column) = cols.index[i] else {
                     continue;
                 };
-                let is_null = with_nulls && mask[i / 8] & (0x80 >> (i % 8)) != 0;
+                let is_null =
+                    with_nulls && mask.get(i / 8).is_some_and(|m| m & (0x80 >> (i % 8)) != 0);
                 let value = if is_null { Value::Null } else { value };
                 append(cols.builders[column].as_mut(), value).map_err(|m| {
                     err(
