@@ -894,6 +894,15 @@ impl VoTable {
             .row_len(&data[start..], with_nulls)
             .map_err(|m| err(&self.file, format!("row {}: {m}", *row + 1)))?
         {
+            // BINARY has no NULL mask: FIELDs that are all of arraysize 0
+            // make rows of no bytes, and a stream of them says nothing of
+            // how many rows it holds (reading them would never advance).
+            if len == 0 {
+                return Err(err(
+                    &self.file,
+                    "every FIELD has arraysize 0, so a BINARY row has no bytes and the stream cannot hold rows; give the FIELDs their sizes, or write BINARY2 or TABLEDATA",
+                ));
+            }
             let mut stream = Stream {
                 data: &data[start..start + len],
                 pos: 0,
@@ -1188,6 +1197,25 @@ mod tests {
             e.contains("arraysize '99999999999x99999999999' is not a size"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_binary_row_of_no_bytes_is_refused() {
+        let doc = r#"<VOTABLE><RESOURCE><TABLE>
+<FIELD name="a" datatype="int" arraysize="0"/><FIELD name="s" datatype="char" arraysize="0"/>
+<DATA><BINARY><STREAM encoding="base64">AAAAAQ==</STREAM></BINARY></DATA></TABLE></RESOURCE></VOTABLE>"#;
+        let e = read_doc(doc).unwrap_err();
+        assert!(
+            e.contains("t.vot: every FIELD has arraysize 0, so a BINARY row has no bytes"),
+            "{e}"
+        );
+        // BINARY2 rows of the same FIELDs hold their NULL mask: one byte each.
+        let (_, batches) = read_doc(&binary2(
+            r#"<FIELD name="a" datatype="int" arraysize="0"/>"#,
+            &[0, 0],
+        ))
+        .unwrap();
+        assert_eq!(batches[0].num_rows(), 2);
     }
 
     #[test]
