@@ -7,7 +7,6 @@
 use crate::data::{DataArg, engine_for};
 use anyhow::{Context, bail};
 use catalog_model::AllowAll;
-use catalog_store::DataDir;
 use clap::Args;
 use query_engine::{Ending, EngineConfig, FileSink, QueryOptions, WriteSink, write_result};
 use std::path::PathBuf;
@@ -59,12 +58,7 @@ pub(crate) async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let Some((schema, table)) = args.table.split_once('.') else {
         bail!("name the table as SCHEMA.TABLE, e.g. hip.main");
     };
-    let dir = DataDir::open(&args.data.data).with_context(|| {
-        format!(
-            "cannot open the data directory {}",
-            args.data.data.display()
-        )
-    })?;
+    let dir = crate::data::open_data_dir(&args.data.data)?;
     if !dir.exists(schema, table)? {
         bail!("no table {}; `corvus tables` lists them", args.table);
     }

@@ -174,6 +174,41 @@ fn an_orphan_version_is_removed_only_when_unleased() {
 }
 
 #[test]
+fn a_leftover_that_cannot_be_removed_is_a_warning_and_the_rest_is_cleaned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = DataDir::open(tmp.path()).unwrap();
+    let live = publish(&mut dir, 10);
+    drop(dir);
+    // Leftovers that resist removal whatever the permissions (these tests
+    // may run as root): a folder where a dead writer's staging lock file
+    // should be, and one where an orphan version's lease file should be.
+    let staging = tmp.path().join("tables/.staging");
+    std::fs::create_dir_all(staging.join("1-stuck.lock")).unwrap();
+    let stuck = live.with_file_name("vstuck");
+    std::fs::create_dir_all(&stuck).unwrap();
+    std::fs::create_dir_all(layout::lease(&stuck)).unwrap();
+    // Beside them, leftovers that can go.
+    std::fs::create_dir_all(staging.join("2-dead")).unwrap();
+    std::fs::write(staging.join("2-dead.lock"), b"").unwrap();
+    let orphan = live.with_file_name("vorphan");
+    std::fs::create_dir_all(&orphan).unwrap();
+
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let warnings = dir.cleanup_warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("1-stuck.lock") && warnings[0].contains("could not be cleaned up"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].contains("vstuck.lease"), "{warnings:?}");
+    // The rest was cleaned, and the directory serves its tables.
+    assert_eq!(staging_entries(tmp.path()), vec!["1-stuck.lock"]);
+    assert!(!orphan.exists());
+    assert_eq!(dir.records().unwrap().len(), 1);
+    assert_eq!(dir.snapshot().unwrap().records.len(), 1);
+}
+
+#[test]
 fn open_leaves_versions_alone_while_someone_publishes() {
     let tmp = tempfile::tempdir().unwrap();
     let mut dir = DataDir::open(tmp.path()).unwrap();
