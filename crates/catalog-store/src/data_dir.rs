@@ -278,9 +278,23 @@ impl DataDir {
     /// The published tables with leases on their files, for a process that
     /// will read them (a query engine): see [`Snapshot`].
     pub fn snapshot(&self) -> Result<Snapshot> {
+        self.snapshot_where(|_| true)
+    }
+
+    /// One table with a lease on its files, for a process that reads that
+    /// table only (an append reads the version it adds to): the snapshot
+    /// holds its record, or none if there is no such table, and leases
+    /// nothing else, so the other tables' replaced versions go as usual.
+    pub fn snapshot_of(&self, schema: &str, table: &str) -> Result<Snapshot> {
+        self.snapshot_where(|r| r.info.schema == schema && r.info.name == table)
+    }
+
+    /// The published tables `keep` accepts, each with a lease (rule 3).
+    fn snapshot_where(&self, keep: impl Fn(&TableRecord) -> bool) -> Result<Snapshot> {
         let mut vanished: Option<PathBuf> = None;
         for _ in 0..SNAPSHOT_ATTEMPTS {
-            let records = self.records()?;
+            let mut records = self.records()?;
+            records.retain(&keep);
             // Still in the catalog after its folder was found gone: no
             // cleaner removes a live version, so it was lost otherwise.
             if let Some(gone) = vanished.take()

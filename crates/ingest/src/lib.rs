@@ -191,7 +191,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     // cleaner removes it meanwhile) and publishes only if it is still the
     // table's version: a writer that replaced it in between is not undone.
     let leased = match req.mode {
-        Mode::Append => Some(dir.snapshot()?),
+        Mode::Append => Some(dir.snapshot_of(&req.schema, &req.table)?),
         _ => None,
     };
     let existing = match &leased {

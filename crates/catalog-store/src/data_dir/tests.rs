@@ -274,6 +274,42 @@ fn a_publish_during_a_lease_keeps_the_old_version_until_the_lease_is_dropped() {
 }
 
 #[test]
+fn a_snapshot_of_one_table_leases_that_table_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut writer = DataDir::open(tmp.path()).unwrap();
+    let main = publish(&mut writer, 10);
+    let other = {
+        let s = staged(&writer);
+        let r = writer.publish(s, record("gaia", "src", 5), Replace::No);
+        r.unwrap().directory
+    };
+    // An append to hip.main holds its version ...
+    let appender = DataDir::open(tmp.path()).unwrap();
+    let one = appender.snapshot_of("hip", "main").unwrap();
+    assert_eq!(one.records.len(), 1);
+    assert_eq!(one.record("hip", "main").unwrap().directory, main);
+    assert!(
+        appender
+            .snapshot_of("hip", "none")
+            .unwrap()
+            .records
+            .is_empty()
+    );
+    // ... and not gaia.src's: replacing that one removes its old version
+    // at once, while hip.main's replaced version stays for the appender.
+    let s = staged(&writer);
+    writer
+        .publish(s, record("gaia", "src", 6), Replace::Yes)
+        .unwrap();
+    assert!(!other.exists(), "a table the append does not read was held");
+    publish(&mut writer, 20);
+    assert!(main.join("part-0.parquet").exists());
+    drop(one);
+    DataDir::open(tmp.path()).unwrap();
+    assert!(!main.exists());
+}
+
+#[test]
 fn a_snapshot_reports_a_table_whose_files_are_gone() {
     let tmp = tempfile::tempdir().unwrap();
     let mut dir = DataDir::open(tmp.path()).unwrap();
