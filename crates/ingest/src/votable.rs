@@ -419,17 +419,12 @@ fn parse_td(f: &VoField, text: &str) -> Result<Value, String> {
                 .map(parse_float)
                 .collect::<Option<Vec<f64>>>()
                 .ok_or("numbers separated by spaces")?;
-            let fits = match f.count {
-                Count::Fixed(n) => xs.len() == n,
-                Count::AtMost(n) => xs.len() <= n,
-                Count::Any => true,
+            let refused = match f.count {
+                Count::Fixed(n) if xs.len() != n => Some(("exactly", n)),
+                Count::AtMost(n) if xs.len() > n => Some(("at most", n)),
+                _ => None,
             };
-            if !fits {
-                let (how, n) = match f.count {
-                    Count::AtMost(n) => ("at most", n),
-                    Count::Fixed(n) => ("exactly", n),
-                    Count::Any => ("any number of", 0),
-                };
+            if let Some((how, n)) = refused {
                 return Err(format!(
                     "{how} {n} numbers (arraysize {}), but it has {}",
                     f.arraysize(),
@@ -755,7 +750,6 @@ impl VoTable {
             }
             buf.clear();
         }
-        let _ = row;
         if cols.rows > 0 {
             sink(cols.finish()?)?;
         }
