@@ -182,6 +182,47 @@ def test_fits_unsigned_integers_keep_their_exact_values(corvus, tmp_path):
     assert "big.fits: row 2: column u64: the value 9223372036854775808 does not fit a signed 64-bit integer column" in out.stderr
 
 
+def test_fits_variable_length_column_of_repeat_0_is_null_and_every_row_is_read(corvus, tmp_path):
+    """`0PD` is legal FITS (FITS 4.0 §7.3.5: a descriptor's repeat is 0 or 1):
+    a field of no bytes. Reading it once panicked, and the ingest published
+    an empty table."""
+    cols = [
+        fits.Column(name="ra", format="D", array=np.array([10.0, 20.0, 30.0])),
+        fits.Column(name="dec", format="D", array=np.array([1.0, 2.0, 3.0])),
+        fits.Column(name="v", format="PD()", array=np.array([np.array([1.0]), np.array([2.0, 3.0]),
+                                                              np.array([4.0])], dtype=object)),
+    ]
+    path = tmp_path / "vla.fits"
+    fits.BinTableHDU.from_columns(cols).writeto(path)
+    fits.setval(path, "TFORM3", value="0PD(2)", ext=1)
+    corvus("ingest", path, "--table", "z.t")
+    assert corvus.query("SELECT ra, v FROM z.t ORDER BY ra") == [
+        ["10.0", "NULL"], ["20.0", "NULL"], ["30.0", "NULL"]]
+
+
+def test_fits_integers_scaled_beyond_64_bits_become_doubles(corvus, tmp_path):
+    """TSCAL = 1E30 on 32- and 64-bit integer columns: the physical values
+    need doubles (the type choice once overflowed 128-bit arithmetic)."""
+    cols = [
+        fits.Column(name="ra", format="D", array=np.array([10.0, 20.0])),
+        fits.Column(name="dec", format="D", array=np.array([1.0, 2.0])),
+        fits.Column(name="flux", format="J", array=np.array([3, -2], dtype=np.int32)),
+        fits.Column(name="count", format="K", array=np.array([3, -2], dtype=np.int64)),
+    ]
+    path = tmp_path / "huge.fits"
+    fits.BinTableHDU.from_columns(cols).writeto(path)
+    fits.setval(path, "TSCAL3", value=1e30, ext=1)
+    fits.setval(path, "TSCAL4", value=1e30, ext=1)
+    corvus("ingest", path, "--table", "h.t")
+    expected = Table.read(path)  # astropy's physical values
+    rows = corvus.query("SELECT flux, count FROM h.t ORDER BY ra")
+    for i, row in enumerate(rows):
+        for name, got in zip(["flux", "count"], row):
+            assert float(got) == pytest.approx(float(expected[name][i]), rel=1e-12), (name, i)
+    types = {name: c[0] for name, c in catalog_columns(corvus.data, "h.t").items()}
+    assert types["flux"] == "Double" and types["count"] == "Double"
+
+
 @pytest.mark.parametrize("serialization", ["tabledata", "binary2"])
 def test_a_complex_column_is_left_out_with_a_warning_unless_strict(corvus, tmp_path, serialization):
     t = Table()

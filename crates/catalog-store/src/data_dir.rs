@@ -25,6 +25,8 @@ const SNAPSHOT_ATTEMPTS: usize = 100;
 pub struct DataDir {
     root: PathBuf,
     db: Connection,
+    /// What opening could not clean up; see [`DataDir::cleanup_warnings`].
+    cleanup_warnings: Vec<String>,
 }
 
 /// A staging folder for one new table version, with its staging lock: the
@@ -96,22 +98,38 @@ impl DataDir {
     /// what dead writers left: staging folders nobody holds, and versions
     /// that no catalog row points to and nobody reads (rule 4: without
     /// waiting for anyone).
+    ///
+    /// That cleanup is best effort: what it cannot remove is logged as a
+    /// warning and listed by [`DataDir::cleanup_warnings`], and the
+    /// directory opens all the same (one stuck leftover must not stop every
+    /// command; the next open tries again).
     pub fn open(root: &Path) -> Result<DataDir> {
         let tables = layout::tables(root);
         std::fs::create_dir_all(&tables).map_err(io("cannot create", &tables))?;
         let db = catalog::open(&layout::catalog(root))?;
-        let dir = DataDir {
+        let mut dir = DataDir {
             root: root.to_path_buf(),
             db,
+            cleanup_warnings: Vec::new(),
         };
-        cleanup::remove_dead_staging(&layout::staging(root))?;
-        if let Attempt::Locked(publishing) =
-            locks::try_exclusive(&layout::publish_lock(root), true)?
-        {
-            dir.remove_unread_versions()?;
-            drop(publishing);
+        let mut problems = cleanup::remove_dead_staging(&layout::staging(root));
+        match locks::try_exclusive(&layout::publish_lock(root), true) {
+            Ok(Attempt::Locked(publishing)) => {
+                problems.extend(dir.remove_unread_versions());
+                drop(publishing);
+            }
+            Ok(Attempt::Held | Attempt::Missing) => {}
+            Err(e) => problems.push(e),
         }
+        dir.cleanup_warnings = problems.iter().map(cleanup_warning).collect();
         Ok(dir)
+    }
+
+    /// What [`DataDir::open`] could not clean up, one sentence each (also
+    /// logged as warnings): leftovers that stay until they can be removed.
+    /// Empty unless something in the directory resists removal.
+    pub fn cleanup_warnings(&self) -> &[String] {
+        &self.cleanup_warnings
     }
 
     /// The directory's root.
@@ -221,7 +239,9 @@ impl DataDir {
         drop(staged);
         // The replaced version, unless it is read; a failure here leaves
         // garbage for the next open, not a failed publish.
-        let _ = self.remove_unread_versions();
+        for problem in self.remove_unread_versions() {
+            cleanup_warning(&problem);
+        }
         drop(publishing);
         record.directory = version;
         Ok(record)
@@ -236,24 +256,45 @@ impl DataDir {
             return Err(Error::NoSuchTable(format!("{schema}.{table}")));
         }
         tx.commit()?;
-        let _ = self.remove_unread_versions();
+        for problem in self.remove_unread_versions() {
+            cleanup_warning(&problem);
+        }
         drop(publishing);
         Ok(())
     }
 
-    /// Removes versions no catalog row points to and nobody reads. The
-    /// caller holds the publish lock (rule 2).
-    fn remove_unread_versions(&self) -> Result<()> {
-        let live: HashSet<PathBuf> = self.records()?.into_iter().map(|r| r.directory).collect();
-        cleanup::remove_unread_versions(&layout::tables(&self.root), &live)
+    /// Removes versions no catalog row points to and nobody reads; returns
+    /// what it could not remove. The caller holds the publish lock (rule 2).
+    fn remove_unread_versions(&self) -> Vec<Error> {
+        match self.records() {
+            Ok(records) => {
+                let live: HashSet<PathBuf> = records.into_iter().map(|r| r.directory).collect();
+                cleanup::remove_unread_versions(&layout::tables(&self.root), &live)
+            }
+            Err(e) => vec![e],
+        }
     }
 
     /// The published tables with leases on their files, for a process that
     /// will read them (a query engine): see [`Snapshot`].
     pub fn snapshot(&self) -> Result<Snapshot> {
+        self.snapshot_where(|_| true)
+    }
+
+    /// One table with a lease on its files, for a process that reads that
+    /// table only (an append reads the version it adds to): the snapshot
+    /// holds its record, or none if there is no such table, and leases
+    /// nothing else, so the other tables' replaced versions go as usual.
+    pub fn snapshot_of(&self, schema: &str, table: &str) -> Result<Snapshot> {
+        self.snapshot_where(|r| r.info.schema == schema && r.info.name == table)
+    }
+
+    /// The published tables `keep` accepts, each with a lease (rule 3).
+    fn snapshot_where(&self, keep: impl Fn(&TableRecord) -> bool) -> Result<Snapshot> {
         let mut vanished: Option<PathBuf> = None;
         for _ in 0..SNAPSHOT_ATTEMPTS {
-            let records = self.records()?;
+            let mut records = self.records()?;
+            records.retain(&keep);
             // Still in the catalog after its folder was found gone: no
             // cleaner removes a live version, so it was lost otherwise.
             if let Some(gone) = vanished.take()
@@ -327,6 +368,15 @@ impl DataDir {
     pub fn exists(&self, schema: &str, table: &str) -> Result<bool> {
         catalog::exists(&self.db, schema, table)
     }
+}
+
+/// Logs a problem of cleanup as a warning and returns its sentence.
+fn cleanup_warning(problem: &Error) -> String {
+    let text = format!(
+        "a leftover in the data directory could not be cleaned up ({problem}); everything else works, and it is tried again at the next start: remove it by hand if this persists"
+    );
+    tracing::warn!("{text}");
+    text
 }
 
 /// A fresh version folder's name and path in `table_dir`, with its lease

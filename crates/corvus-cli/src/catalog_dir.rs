@@ -3,7 +3,7 @@
 //! one, the Parquet files of each table folder, described by their footers
 //! (units, UCDs and descriptions in the field metadata).
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use catalog_model::StaticCatalog;
 use std::path::Path;
 
@@ -12,8 +12,7 @@ pub(crate) fn load_catalog(dir: &Path) -> anyhow::Result<StaticCatalog> {
         bail!("data directory {} does not exist", dir.display());
     }
     if catalog_store::has_catalog(dir) {
-        let data = catalog_store::DataDir::open(dir)
-            .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+        let data = crate::data::open_data_dir(dir)?;
         return Ok(data.catalog()?);
     }
     let mut catalog = StaticCatalog::new(Vec::new());

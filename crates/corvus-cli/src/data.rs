@@ -6,7 +6,7 @@ use catalog_store::DataDir;
 use clap::Args;
 use query_engine::{Ending, Engine, EngineConfig, QueryOptions, WriteSink, write_result};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -136,12 +136,7 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         print!("{}", ingest::describe::describe(&req).await?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut dir = DataDir::open(&args.data.data).with_context(|| {
-        format!(
-            "cannot open the data directory {}",
-            args.data.data.display()
-        )
-    })?;
+    let mut dir = open_data_dir(&args.data.data)?;
     let reporter = Reporter::start(Arc::clone(&rows_read), ingest::estimate_rows(&req));
     let outcome = ingest::ingest(&mut dir, &req).await;
     reporter.stop();
@@ -176,8 +171,20 @@ pub(crate) async fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens the data directory at `root`, printing as warnings what its
+/// cleanup could not remove: the command goes on without (`serve` logs
+/// them instead, through its tracing subscriber).
+pub(crate) fn open_data_dir(root: &Path) -> anyhow::Result<DataDir> {
+    let dir = DataDir::open(root)
+        .with_context(|| format!("cannot open the data directory {}", root.display()))?;
+    for w in dir.cleanup_warnings() {
+        eprintln!("warning: {w}");
+    }
+    Ok(dir)
+}
+
 pub(crate) fn tables(data: DataArg) -> anyhow::Result<ExitCode> {
-    let dir = DataDir::open(&data.data)?;
+    let dir = open_data_dir(&data.data)?;
     let records = dir.records()?;
     if records.is_empty() {
         println!(
@@ -211,7 +218,7 @@ pub(crate) fn tables(data: DataArg) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn drop(table: &str, data: DataArg) -> anyhow::Result<ExitCode> {
     let (schema, name) = split_table(table)?;
-    let mut dir = DataDir::open(&data.data)?;
+    let mut dir = open_data_dir(&data.data)?;
     dir.drop_table(&schema, &name)?;
     println!("dropped {schema}.{name}");
     Ok(ExitCode::SUCCESS)
@@ -238,7 +245,7 @@ pub(crate) async fn query(
         None
     };
     let root = demo_dir.as_ref().map_or(data.data.clone(), |t| t.0.clone());
-    let dir = DataDir::open(&root)?;
+    let dir = open_data_dir(&root)?;
     let engine = engine_for(&dir, EngineConfig::default()).await?;
     let t = match engine.translate(adql, &AllowAll) {
         Ok(t) => t,

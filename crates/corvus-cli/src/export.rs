@@ -7,7 +7,6 @@
 use crate::data::{DataArg, engine_for};
 use anyhow::{Context, bail};
 use catalog_model::AllowAll;
-use catalog_store::DataDir;
 use clap::Args;
 use query_engine::{Ending, EngineConfig, FileSink, QueryOptions, WriteSink, write_result};
 use std::path::PathBuf;
@@ -58,12 +57,7 @@ pub(crate) async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let format = format_of(&args)?;
     let (schema, table) = crate::data::split_table(&args.table)?;
     let (schema, table) = (schema.as_str(), table.as_str());
-    let dir = DataDir::open(&args.data.data).with_context(|| {
-        format!(
-            "cannot open the data directory {}",
-            args.data.data.display()
-        )
-    })?;
+    let dir = crate::data::open_data_dir(&args.data.data)?;
     if !dir.exists(schema, table)? {
         bail!("no table {}; `corvus tables` lists them", args.table);
     }

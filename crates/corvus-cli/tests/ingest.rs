@@ -785,3 +785,37 @@ fn an_arraysize_the_cells_do_not_have_is_refused_with_the_place() {
     );
     assert!(text(&corvus(&["tables", "--data", d]).stdout).starts_with("no tables"));
 }
+
+#[test]
+fn a_leftover_that_cannot_be_removed_is_a_warning_not_a_failed_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let csv = tmp.path().join("t.csv");
+    std::fs::write(&csv, "id,ra,dec\n1,10.5,-5.25\n").unwrap();
+    let data_arg = data.to_str().unwrap();
+    let out = corvus(&[
+        "ingest",
+        csv.to_str().unwrap(),
+        "--table",
+        "s.t",
+        "--data",
+        data_arg,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A folder where a dead ingest's staging lock file should be: it cannot
+    // be opened as a lock, whatever the permissions (tests may run as root).
+    std::fs::create_dir_all(data.join("tables/.staging/1-stuck.lock")).unwrap();
+    let out = corvus(&["tables", "--data", data_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("s.t"), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: a leftover in the data directory could not be cleaned up (cannot open the lock file")
+            && stderr.contains("1-stuck.lock"),
+        "{stderr}"
+    );
+    assert_eq!(
+        query(&data, "SELECT id FROM s.t"),
+        vec![vec!["1".to_string()]]
+    );
+}

@@ -299,7 +299,12 @@ fn readme_column(line: &str) -> Option<ColumnSpec> {
     let mut words = rest.split_whitespace();
     let format = words.next()?;
     let kind = format.chars().next()?;
-    let width: usize = format[1..].split('.').next()?.parse().ok()?;
+    let width: usize = format
+        .get(kind.len_utf8()..)?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()?;
     let ty = match kind {
         'I' if width <= 4 => "smallint",
         'I' if width <= 9 => "integer",
@@ -374,6 +379,14 @@ Byte-by-byte Description of file: hip2.dat
         );
         assert_eq!(d.columns[2].bytes.as_deref(), Some("12-12"));
         assert_eq!(d.columns[2].ty.as_deref(), Some("smallint"));
+    }
+
+    #[test]
+    fn a_format_that_starts_with_a_non_ascii_letter_is_not_a_column() {
+        let readme = README.replace("I1    ---     So", "É1    ---     So");
+        let d = from_readme(&readme, "hip2.dat.gz").unwrap();
+        let names: Vec<&str> = d.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["hip", "rarad", "b_v"]);
     }
 
     #[test]

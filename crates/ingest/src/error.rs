@@ -5,6 +5,7 @@
 //! Must never know a reader or the pipeline: they depend on it, not it on
 //! them.
 
+use datafusion::error::DataFusionError;
 use std::path::Path;
 
 /// Errors of an ingest. Each names the file (and where possible the line,
@@ -43,14 +44,41 @@ impl Error {
     }
 }
 
-impl From<datafusion::error::DataFusionError> for Error {
-    fn from(e: datafusion::error::DataFusionError) -> Self {
-        let text = e.find_root().to_string();
-        let text = text
-            .strip_prefix("Execution error: ")
-            .unwrap_or(&text)
-            .to_string();
-        Error::Engine(text)
+impl From<DataFusionError> for Error {
+    fn from(e: DataFusionError) -> Self {
+        Error::Engine(engine_message(&e))
+    }
+}
+
+/// What DataFusion and Arrow write before a message: the same prefixes
+/// `query-engine`'s `engine_message` strips (which this crate cannot call).
+const ENGINE_PREFIXES: [&str; 5] = [
+    "Execution error: ",
+    "Error during planning: ",
+    "Arrow error: ",
+    "This feature is not implemented: ",
+    "External error: ",
+];
+
+/// DataFusion's message for the user: the innermost error's first line
+/// (no backtrace), without the prefixes, nested ones included ("Arrow
+/// error: Divide by zero error"). A prefix is stripped only when a message
+/// follows it, so what is left is never a fragment: "Optimizer rule 'x'
+/// failed" stays whole, and a bare "Divide by zero error" says so plainly.
+fn engine_message(e: &DataFusionError) -> String {
+    let text = e.find_root().to_string();
+    let mut text = text.lines().next().unwrap_or("").trim();
+    while let Some(rest) = ENGINE_PREFIXES
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .filter(|rest| !rest.trim().is_empty())
+    {
+        text = rest.trim();
+    }
+    match text {
+        "Divide by zero error" => "division by zero".into(),
+        "" => "the query engine failed without saying why".into(),
+        t => t.to_string(),
     }
 }
 
@@ -60,21 +88,49 @@ impl From<adql_planner::Error> for Error {
     }
 }
 
-/// `read_table` also takes a format by name: a name that parses cannot fail.
-impl From<std::convert::Infallible> for Error {
-    fn from(e: std::convert::Infallible) -> Self {
-        match e {}
-    }
-}
-
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A reader's failure while DataFusion pulls its batches: the message
 /// starts with the file, as [`Error::Input`]'s does.
-pub(crate) fn read_error(
-    file: &Path,
-    message: impl std::fmt::Display,
-) -> datafusion::error::DataFusionError {
-    datafusion::error::DataFusionError::Execution(format!("{}: {message}", file.display()))
+pub(crate) fn read_error(file: &Path, message: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("{}: {message}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::error::ArrowError;
+
+    fn message(e: DataFusionError) -> String {
+        Error::from(e).to_string()
+    }
+
+    #[test]
+    fn engine_messages_lose_their_prefixes_and_keep_their_words() {
+        let file = read_error(Path::new("/data/t.fits"), "row 3: not a number");
+        assert_eq!(message(file), "/data/t.fits: row 3: not a number");
+        let plan = DataFusionError::Plan("no field named x".into());
+        assert_eq!(message(plan), "no field named x");
+        let wrapped = DataFusionError::Context(
+            "while sorting".into(),
+            Box::new(DataFusionError::NotImplemented("sorting lists".into())),
+        );
+        assert_eq!(message(wrapped), "sorting lists");
+        let divide = DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None);
+        assert_eq!(message(divide), "division by zero");
+        let cast = DataFusionError::ArrowError(
+            Box::new(ArrowError::CastError("cannot cast 'a' to Int64".into())),
+            None,
+        );
+        assert_eq!(message(cast), "Cast error: cannot cast 'a' to Int64");
+        // Never a fragment: a prefix with nothing after it is not stripped
+        // away to nothing, nor the subject of a sentence cut off.
+        let rule = DataFusionError::Plan("Optimizer rule 'x' failed".into());
+        assert_eq!(message(rule), "Optimizer rule 'x' failed");
+        assert_eq!(
+            message(DataFusionError::Execution(String::new())),
+            "Execution error:"
+        );
+    }
 }

@@ -61,7 +61,7 @@ fn read_header(r: &mut impl Read, file: &Path) -> Result<Option<Header>, DataFus
             if card.get(8..10) != Some("= ") {
                 continue;
             }
-            let value = card[10..].trim();
+            let value = card.get(10..).unwrap_or("").trim();
             let value = if let Some(rest) = value.strip_prefix('\'') {
                 // A string: up to the closing quote, '' standing for one quote.
                 let mut out = String::new();
@@ -133,26 +133,21 @@ impl FitsColumn {
     }
 
     /// The physical value of one stored element as a double; `None` for
-    /// TNULL and NaN.
-    fn element(&self, b: &[u8]) -> Option<f64> {
+    /// TNULL and NaN; an error if `b` is shorter than an element.
+    fn element(&self, b: &[u8]) -> Result<Option<f64>, String> {
         let stored = match self.code {
-            'E' => {
-                Some(f32::from_be_bytes([b[0], b[1], b[2], b[3]]) as f64).filter(|x| !x.is_nan())
-            }
-            'D' => Some(f64::from_be_bytes([
-                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-            ]))
-            .filter(|x| !x.is_nan()),
+            'E' => Some(f32::from_be_bytes(be(b)?) as f64).filter(|x| !x.is_nan()),
+            'D' => Some(f64::from_be_bytes(be(b)?)).filter(|x| !x.is_nan()),
             code => {
-                let v = raw_int(code, b);
+                let v = raw_int(code, b)?;
                 (self.null != Some(v)).then_some(v as f64)
             }
-        }?;
-        Some(match self.scaling {
+        };
+        Ok(stored.map(|stored| match self.scaling {
             Scaling::None => stored,
             Scaling::Integer { scale, zero } => zero as f64 + scale as f64 * stored,
             Scaling::Float { scale, zero } => zero + scale * stored,
-        })
+        }))
     }
 }
 
@@ -188,15 +183,21 @@ fn numeric_type(code: char, scale: f64, zero: f64) -> (AdqlType, Scaling) {
         'D' if unscaled => (AdqlType::Double, Scaling::None),
         'E' | 'D' => (AdqlType::Double, Scaling::Float { scale, zero }),
         _ => {
-            // 2^100 bounds the whole numbers taken exactly (every stored
-            // integer times it still fits an i128).
+            // Whole numbers below 2^100 convert to i128 exactly; whether
+            // every physical value then fits is checked, not assumed
+            // (TSCAL 1E30 on a 32-bit column reaches 2^130): a scaling
+            // beyond i128 makes a double column, as any other does.
+            let double = (AdqlType::Double, Scaling::Float { scale, zero });
             let whole = |x: f64| x.fract() == 0.0 && x.abs() < 2f64.powi(100);
             if !(whole(scale) && whole(zero)) || scale == 0.0 {
-                return (AdqlType::Double, Scaling::Float { scale, zero });
+                return double;
             }
             let (s, z) = (scale as i128, zero as i128);
             let (lo, hi) = stored_range(code);
-            let (a, b) = (lo * s + z, hi * s + z);
+            let physical = |stored: i128| stored.checked_mul(s)?.checked_add(z);
+            let (Some(a), Some(b)) = (physical(lo), physical(hi)) else {
+                return double;
+            };
             let (min, max) = (a.min(b), a.max(b));
             let fits = |lo: i128, hi: i128| min >= lo && max <= hi;
             let ty = if fits(i16::MIN as i128, i16::MAX as i128) {
@@ -209,7 +210,7 @@ fn numeric_type(code: char, scale: f64, zero: f64) -> (AdqlType, Scaling) {
                 // kept exactly, as a double could not.
                 AdqlType::BigInt
             } else {
-                return (AdqlType::Double, Scaling::Float { scale, zero });
+                return double;
             };
             let scaling = if s == 1 && z == 0 {
                 Scaling::None
@@ -377,6 +378,17 @@ impl FitsTable {
                 ),
             ));
         };
+        // FITS 4.0 §7.3.5: a descriptor column is `rPt(emax)` with r 0 or
+        // 1; 0 (legal, as a repeat of 0 is for every type, §7.3.1) is a
+        // field of no bytes whose values are all NULL.
+        if descriptor.is_some() && repeat > 1 {
+            return Err(err(
+                file,
+                format!(
+                    "TFORM{i} '{tform}': a variable-length array column has a repeat count of 0 or 1 (FITS 4.0 §7.3.5)"
+                ),
+            ));
+        }
         let width = match descriptor {
             Some('P') => repeat.checked_mul(8),
             Some(_) => repeat.checked_mul(16),
@@ -528,7 +540,21 @@ impl FitsTable {
                     )
                 })?;
                 for (c, b) in stored.iter().zip(&mut builders) {
-                    let cell = &row[c.offset..c.offset + c.width];
+                    // `from_header` checked every field against NAXIS1; the
+                    // slice is taken by `get` all the same.
+                    let cell = c
+                        .offset
+                        .checked_add(c.width)
+                        .and_then(|end| row.get(c.offset..end))
+                        .ok_or_else(|| {
+                            err(
+                                &self.file,
+                                format!(
+                                    "column {}: its field ends beyond NAXIS1 = {}",
+                                    c.info.name, self.row_bytes
+                                ),
+                            )
+                        })?;
                     match (c.descriptor, heap.as_mut()) {
                         (Some(_), Some(heap)) => self.push_from_heap(c, cell, heap, b.as_mut())?,
                         _ => push(c, cell, b.as_mut()).map_err(|m| {
@@ -548,7 +574,8 @@ impl FitsTable {
     }
 
     /// Appends a variable-length array: the descriptor (count, offset) in
-    /// the row points into the heap; a count of 0 is NULL.
+    /// the row points into the heap; a count of 0, or a column of repeat 0
+    /// (no descriptor at all), is NULL.
     fn push_from_heap(
         &self,
         c: &FitsColumn,
@@ -556,20 +583,30 @@ impl FitsTable {
         heap: &mut BufReader<std::fs::File>,
         b: &mut dyn ArrayBuilder,
     ) -> Result<(), DataFusionError> {
-        let (count, offset) = if c.descriptor == Some('P') {
-            (
-                raw_int('J', &cell[..4]) as u64,
-                raw_int('J', &cell[4..8]) as u64,
-            )
-        } else {
-            (
-                raw_int('K', &cell[..8]) as u64,
-                raw_int('K', &cell[8..16]) as u64,
-            )
-        };
         let Some(list) = b.as_any_mut().downcast_mut::<ListBuilder<Float64Builder>>() else {
             return Ok(());
         };
+        if cell.is_empty() {
+            list.append(false);
+            return Ok(());
+        }
+        let bad = |m: String| err(&self.file, format!("column {}: {m}", c.info.name));
+        // Two 32-bit (P) or 64-bit (Q) integers; negative ones, read as
+        // huge unsigned numbers, fail the bounds check below.
+        let (count, offset) = if c.descriptor == Some('P') {
+            let (n, at) = cell.split_at_checked(4).unwrap_or((cell, &[]));
+            (
+                raw_int('J', n).map_err(bad)?,
+                raw_int('J', at).map_err(bad)?,
+            )
+        } else {
+            let (n, at) = cell.split_at_checked(8).unwrap_or((cell, &[]));
+            (
+                raw_int('K', n).map_err(bad)?,
+                raw_int('K', at).map_err(bad)?,
+            )
+        };
+        let (count, offset) = (count as u64, offset as u64);
         if count == 0 {
             list.append(false);
             return Ok(());
@@ -595,21 +632,29 @@ impl FitsTable {
                 )
             })?;
         for e in bytes.chunks(size) {
-            list.values().append_value(c.element(e).unwrap_or(f64::NAN));
+            let value = c.element(e).map_err(bad)?;
+            list.values().append_value(value.unwrap_or(f64::NAN));
         }
         list.append(true);
         Ok(())
     }
 }
 
+/// The first `N` bytes of `b`; an error, never a panic, when it has fewer.
+fn be<const N: usize>(b: &[u8]) -> Result<[u8; N], String> {
+    b.get(..N)
+        .and_then(|x| x.try_into().ok())
+        .ok_or_else(|| format!("{} bytes where an element needs {N}", b.len()))
+}
+
 /// The raw integer of one element (before scaling).
-fn raw_int(code: char, b: &[u8]) -> i64 {
-    match code {
-        'B' => b[0] as i64,
-        'I' => i16::from_be_bytes([b[0], b[1]]) as i64,
-        'J' => i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as i64,
-        _ => i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-    }
+fn raw_int(code: char, b: &[u8]) -> Result<i64, String> {
+    Ok(match code {
+        'B' => u8::from_be_bytes(be(b)?) as i64,
+        'I' => i16::from_be_bytes(be(b)?) as i64,
+        'J' => i32::from_be_bytes(be(b)?) as i64,
+        _ => i64::from_be_bytes(be(b)?),
+    })
 }
 
 /// Appends one cell; an error says what is wrong with its value.
@@ -620,7 +665,7 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), Str
     macro_rules! int {
         ($t:ty, $conv:ty) => {{
             let bb = any.downcast_mut::<$t>().ok_or_else(wrong)?;
-            let stored = raw_int(c.code, cell);
+            let stored = raw_int(c.code, cell)?;
             // TNULL is a stored value: compared before scaling.
             if c.null == Some(stored) {
                 bb.append_null();
@@ -628,7 +673,12 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), Str
             }
             let v = match c.scaling {
                 Scaling::Integer { scale, zero } => {
-                    let physical = stored as i128 * scale + zero;
+                    // `numeric_type` checked the extremes; checked again
+                    // rather than trusted.
+                    let physical = (stored as i128)
+                        .checked_mul(scale)
+                        .and_then(|v| v.checked_add(zero))
+                        .ok_or_else(|| format!("the stored value {stored} scaled overflows"))?;
                     <$conv>::try_from(physical).map_err(|_| {
                         format!("the value {physical} does not fit a signed 64-bit integer column")
                     })?
@@ -646,16 +696,16 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), Str
         AdqlType::Double => any
             .downcast_mut::<Float64Builder>()
             .ok_or_else(wrong)?
-            .append_option(c.element(cell)),
+            .append_option(c.element(cell)?),
         AdqlType::Real => any
             .downcast_mut::<Float32Builder>()
             .ok_or_else(wrong)?
-            .append_option(c.element(cell).map(|x| x as f32)),
+            .append_option(c.element(cell)?.map(|x| x as f32)),
         AdqlType::Boolean => {
             let bb = any.downcast_mut::<BooleanBuilder>().ok_or_else(wrong)?;
-            match cell[0] {
-                b'T' => bb.append_value(true),
-                b'F' => bb.append_value(false),
+            match cell.first() {
+                Some(b'T') => bb.append_value(true),
+                Some(b'F') => bb.append_value(false),
                 _ => bb.append_null(),
             }
         }
@@ -670,7 +720,10 @@ fn push(c: &FitsColumn, cell: &[u8], b: &mut dyn ArrayBuilder) -> Result<(), Str
                 .downcast_mut::<ListBuilder<Float64Builder>>()
                 .ok_or_else(wrong)?;
             let size = c.element_size().max(1);
-            let values: Vec<Option<f64>> = cell.chunks(size).map(|e| c.element(e)).collect();
+            let values = cell
+                .chunks(size)
+                .map(|e| c.element(e))
+                .collect::<Result<Vec<Option<f64>>, String>>()?;
             if values.iter().all(Option::is_none) {
                 bb.append(false);
             } else {
@@ -718,6 +771,107 @@ mod tests {
         assert_eq!(numeric_type('K', 2.0, 0.0).0, AdqlType::Double);
     }
 
+    #[test]
+    fn a_scaling_beyond_128_bit_integers_makes_a_double_column() {
+        // 1E30 is a whole number below 2^100, but 2^31 × 1E30 is beyond i128.
+        for code in ['J', 'K'] {
+            assert_eq!(
+                numeric_type(code, 1e30, 0.0),
+                (
+                    AdqlType::Double,
+                    Scaling::Float {
+                        scale: 1e30,
+                        zero: 0.0
+                    }
+                ),
+                "{code}"
+            );
+            assert_eq!(numeric_type(code, -1e30, 1e29).0, AdqlType::Double);
+        }
+        // A large offset alone still fits: unsigned conventions stay exact.
+        assert_eq!(numeric_type('K', 1.0, 2f64.powi(99)).0, AdqlType::BigInt);
+    }
+
+    /// A FITS file: an empty primary HDU, then a BINTABLE with `cards`
+    /// (values as FITS writes them, strings quoted) and `data`.
+    fn fits_file(cards: &[(&str, &str)], data: &[u8]) -> tempfile::NamedTempFile {
+        fn header(cards: &[(&str, &str)]) -> Vec<u8> {
+            let mut out: Vec<u8> = cards
+                .iter()
+                .flat_map(|(k, v)| format!("{k:<8}= {v:<70}").into_bytes())
+                .collect();
+            out.extend(format!("{:<80}", "END").bytes());
+            out.resize(out.len().div_ceil(BLOCK) * BLOCK, b' ');
+            out
+        }
+        let mut bytes = header(&[("SIMPLE", "T"), ("BITPIX", "8"), ("NAXIS", "0")]);
+        let mut table = vec![("XTENSION", "'BINTABLE'"), ("BITPIX", "8"), ("NAXIS", "2")];
+        table.extend_from_slice(cards);
+        bytes.extend(header(&table));
+        let start = bytes.len();
+        bytes.extend(data);
+        bytes.resize(start + data.len().div_ceil(BLOCK) * BLOCK, 0);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        file
+    }
+
+    fn read_all(table: &FitsTable) -> Result<Vec<RecordBatch>, DataFusionError> {
+        let mut batches = Vec::new();
+        table.read(|b| {
+            batches.push(b);
+            Ok(())
+        })?;
+        Ok(batches)
+    }
+
+    #[test]
+    fn a_variable_length_column_of_repeat_0_has_no_bytes_and_only_nulls() {
+        // FITS 4.0 §7.3.5: `0PD(0)` is legal, a field of no bytes.
+        let f = fits_file(
+            &[
+                ("NAXIS1", "4"),
+                ("NAXIS2", "2"),
+                ("PCOUNT", "0"),
+                ("GCOUNT", "1"),
+                ("TFIELDS", "2"),
+                ("TTYPE1", "'x'"),
+                ("TFORM1", "'1J'"),
+                ("TTYPE2", "'v'"),
+                ("TFORM2", "'0PD(0)'"),
+            ],
+            &[0, 0, 0, 7, 0, 0, 0, 8],
+        );
+        let table = FitsTable::open(f.path()).unwrap();
+        let batches = read_all(&table).unwrap();
+        assert_eq!(batches.len(), 1);
+        let b = &batches[0];
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::datatypes::Int32Type;
+        assert_eq!(b.column(0).as_primitive::<Int32Type>().values(), &[7, 8]);
+        assert_eq!(b.column(1).null_count(), 2);
+    }
+
+    #[test]
+    fn a_variable_length_column_of_repeat_2_is_refused() {
+        let f = fits_file(
+            &[
+                ("NAXIS1", "16"),
+                ("NAXIS2", "0"),
+                ("TFIELDS", "1"),
+                ("TFORM1", "'2PD(1)'"),
+            ],
+            &[],
+        );
+        let e = FitsTable::open(f.path()).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "TFORM1 '2PD(1)': a variable-length array column has a repeat count of 0 or 1"
+            ),
+            "{e}"
+        );
+    }
+
     fn column(code: char, scaling: Scaling, null: Option<i64>) -> FitsColumn {
         FitsColumn {
             info: ColumnInfo {
@@ -744,23 +898,30 @@ mod tests {
         };
         let v = column('E', float, None)
             .element(&1.1f32.to_be_bytes())
+            .unwrap()
             .unwrap();
         assert!((v - 3.7).abs() < 1e-6, "{v}");
         let d = column('D', float, None)
             .element(&1.1f64.to_be_bytes())
+            .unwrap()
             .unwrap();
         assert!((d - 3.7).abs() < 1e-12, "{d}");
         assert_eq!(
             column('E', float, None).element(&f32::NAN.to_be_bytes()),
-            None
+            Ok(None)
         );
         let half = Scaling::Float {
             scale: 0.5,
             zero: 10.0,
         };
         let j = column('J', half, Some(-999));
-        assert_eq!(j.element(&(-999i32).to_be_bytes()), None);
-        assert_eq!(j.element(&(-998i32).to_be_bytes()), Some(-489.0));
+        assert_eq!(j.element(&(-999i32).to_be_bytes()), Ok(None));
+        assert_eq!(j.element(&(-998i32).to_be_bytes()), Ok(Some(-489.0)));
+        // Fewer bytes than an element: an error, not a panic.
+        assert_eq!(
+            j.element(&[1, 2]),
+            Err("2 bytes where an element needs 4".to_string())
+        );
     }
 
     #[test]

@@ -369,7 +369,7 @@ pub(crate) async fn open_input(
     };
     let provider = cast_timestamps(ctx, provider, &timestamps)?;
     let arrow = provider.schema();
-    let mut info = TableInfo::from_arrow("ingest", "raw", &arrow);
+    let mut info = TableInfo::from_arrow(crate::session::SCHEMA, "raw", &arrow);
     for c in &mut info.columns {
         if let Some(own) = vo_metadata.iter().find(|v| v.name == c.name) {
             c.meta = own.meta.clone();

@@ -96,8 +96,6 @@ pub struct TableRead {
 /// refuses the table, naming the column and why: an upload has no channel
 /// for warnings, and a column silently missing would only surface as "no
 /// such column" in the query. [`read_table_leaving_out`] reads the rest.
-///
-/// `format` is an [`InputFormat`], or its name (`"votable"`, ...).
 pub async fn read_table(
     file: &Path,
     format: InputFormat,
@@ -191,7 +189,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     // cleaner removes it meanwhile) and publishes only if it is still the
     // table's version: a writer that replaced it in between is not undone.
     let leased = match req.mode {
-        Mode::Append => Some(dir.snapshot()?),
+        Mode::Append => Some(dir.snapshot_of(&req.schema, &req.table)?),
         _ => None,
     };
     let existing = match &leased {
@@ -233,15 +231,15 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
         if published && is_position && c.ty.is_integer() {
             items.push(format!(
                 "CAST({} AS DOUBLE PRECISION) AS {}",
-                adql_syntax_quote(&c.name),
-                adql_syntax_quote(&c.name)
+                delimited(&c.name),
+                delimited(&c.name)
             ));
         } else if published {
             items.push(with_null_values(c, d));
         }
     }
     for x in &d.derived {
-        items.push(format!("{} AS {}", x.expr, adql_syntax_quote(&x.name)));
+        items.push(format!("{} AS {}", x.expr, delimited(&x.name)));
     }
     if items.is_empty() {
         return Err(Error::Request("no columns to publish".into()));
@@ -277,14 +275,14 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             )
             .await?;
         let info = TableInfo {
-            schema: "ingest".into(),
+            schema: session::SCHEMA.into(),
             name: "existing".into(),
             description: None,
             columns: columns.clone(),
             position: None,
         };
         session.register(info, df.into_view())?;
-        let list: Vec<String> = columns.iter().map(|c| sql_quote(&c.name)).collect();
+        let list: Vec<String> = columns.iter().map(|c| delimited(&c.name)).collect();
         appended = format!(
             " UNION ALL SELECT {} FROM \"ingest\".\"existing\"",
             list.join(", ")
@@ -296,7 +294,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             session
                 .ctx
                 .register_udf(progress::counter(Arc::clone(rows)));
-            let first = sql_quote(&columns[0].name);
+            let first = delimited(&columns[0].name);
             format!(
                 "(SELECT * FROM ({}) AS c WHERE {}(c.{first}){appended})",
                 translation.sql,
@@ -314,8 +312,8 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             }
             format!(
                 "SELECT t.*, ivo_healpix_index({HEALPIX_ORDER}, t.{}, t.{}) AS \"{HEALPIX_COLUMN}\" FROM {counted} AS t ORDER BY \"{HEALPIX_COLUMN}\"",
-                sql_quote(ra),
-                sql_quote(dec),
+                delimited(ra),
+                delimited(dec),
             )
         }
         None => format!("SELECT * FROM {counted} AS t"),
@@ -443,7 +441,7 @@ fn with_null_values(c: &ColumnInfo, d: &Descriptor) -> String {
         .find(|s| s.name == c.name)
         .map(|s| s.null.as_slice())
         .unwrap_or(&[]);
-    let mut expr = adql_syntax_quote(&c.name);
+    let mut expr = delimited(&c.name);
     for sentinel in d.source.null.iter().chain(own) {
         // A literal of the column's own kind, so that NULLIF keeps its type.
         let literal = if c.ty.is_integer() {
@@ -464,18 +462,16 @@ fn with_null_values(c: &ColumnInfo, d: &Descriptor) -> String {
         expr = format!("NULLIF({expr}, {literal})");
     }
     if expr.starts_with("NULLIF") {
-        format!("{expr} AS {}", adql_syntax_quote(&c.name))
+        format!("{expr} AS {}", delimited(&c.name))
     } else {
         expr
     }
 }
 
-fn adql_syntax_quote(name: &str) -> String {
+/// `name` as a delimited identifier: double quotes, inner ones doubled,
+/// which ADQL (translated by the planner) and DataFusion's SQL both read.
+fn delimited(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn sql_quote(name: &str) -> String {
-    adql_syntax_quote(name)
 }
 
 fn count_rows(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> u64 {

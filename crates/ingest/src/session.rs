@@ -1,7 +1,8 @@
 //! The DataFusion session an ingest reads, sorts and writes with: the
 //! input registered as `ingest.raw` (and, for an append, the existing table
-//! as `ingest.existing`), the sky functions for the HEALPix index, and a
-//! memory pool that makes the sort spill rather than grow.
+//! as `ingest.existing`) in the session's default schema `ingest`, the sky
+//! functions for the HEALPix index, and a memory pool that makes the sort
+//! spill rather than grow.
 //!
 //! Ingest is a loader, not a query service: its writes are storage
 //! (sorted, with row groups, statistics and a page index) through
@@ -12,10 +13,14 @@
 use crate::error::Result;
 use adql_planner::{Translation, translate};
 use catalog_model::{AllowAll, StaticCatalog, TableInfo};
-use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::sync::Arc;
+
+/// The schema of the tables an ingest registers.
+pub(crate) const SCHEMA: &str = "ingest";
 
 /// An ingest's session and the tables registered on it.
 pub(crate) struct Session {
@@ -32,6 +37,7 @@ impl Session {
             runtime = runtime.with_memory_limit(bytes, 1.0);
         }
         let config = SessionConfig::new()
+            .with_default_catalog_and_schema("datafusion", SCHEMA)
             .with_information_schema(false)
             .set_bool(
                 "datafusion.execution.parquet.schema_force_view_types",
@@ -45,25 +51,16 @@ impl Session {
         })
     }
 
-    /// Registers `provider` as `info`'s table.
+    /// Registers `provider` as `info`'s table, which is in [`SCHEMA`] (the
+    /// session's default schema, made with it: unlike the query engine,
+    /// which publishes tables of any schema, an ingest needs no other).
     pub(crate) fn register(
         &mut self,
         info: TableInfo,
         provider: Arc<dyn TableProvider>,
     ) -> Result<()> {
-        let catalog = self
-            .ctx
-            .catalog("datafusion")
-            .ok_or_else(|| crate::error::Error::Engine("the default catalog is missing".into()))?;
-        let schema = match catalog.schema(&info.schema) {
-            Some(s) => s,
-            None => {
-                let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
-                catalog.register_schema(&info.schema, Arc::clone(&s))?;
-                s
-            }
-        };
-        schema.register_table(info.name.clone(), provider)?;
+        let name = TableReference::partial(info.schema.as_str(), info.name.as_str());
+        self.ctx.register_table(name, provider)?;
         self.catalog.add(info);
         Ok(())
     }

@@ -162,14 +162,21 @@ impl<'a> BatchBuilder<'a> {
 
     fn push_line(&mut self, line: &str) -> Result<(), String> {
         let fields: Vec<&str> = match &self.table.layout {
+            // Byte ranges, as VizieR's ReadMe gives them; a short line has
+            // empty (NULL) fields at its end. A range that cuts a UTF-8
+            // character is refused, not read as an empty field.
             Layout::Fixed(ranges) => ranges
                 .iter()
                 .map(|&(a, b)| {
-                    line.get(a.min(line.len())..b.min(line.len()))
-                        .unwrap_or("")
-                        .trim()
+                    let (a, b) = (a.min(line.len()), b.min(line.len()));
+                    line.get(a..b).map(str::trim).ok_or_else(|| {
+                        format!(
+                            "bytes {}-{b} cut a multi-byte UTF-8 character; the byte ranges do not fit this line",
+                            a + 1
+                        )
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, String>>()?,
             Layout::Whitespace => {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 if f.len() != self.table.columns.len() {
@@ -358,6 +365,25 @@ mod tests {
         );
         assert_eq!(batches[0].column(1).null_count(), 1);
         assert_eq!(batches[1].column(1).null_count(), 1);
+    }
+
+    #[test]
+    fn a_byte_range_that_cuts_a_character_is_an_error_not_a_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.dat");
+        // "é" is two bytes: bytes 1-3 end inside it.
+        std::fs::write(
+            &p, "abé
+",
+        )
+        .unwrap();
+        let layout = TextTable::fixed_layout(&["1-3"]).unwrap();
+        let t = table(p, layout, &[("s", AdqlType::Varchar)]);
+        let e = t.read(|_| Ok(())).unwrap_err().to_string();
+        assert!(
+            e.contains("t.dat: line 1: bytes 1-3 cut a multi-byte UTF-8 character"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -419,17 +419,12 @@ fn parse_td(f: &VoField, text: &str) -> Result<Value, String> {
                 .map(parse_float)
                 .collect::<Option<Vec<f64>>>()
                 .ok_or("numbers separated by spaces")?;
-            let fits = match f.count {
-                Count::Fixed(n) => xs.len() == n,
-                Count::AtMost(n) => xs.len() <= n,
-                Count::Any => true,
+            let refused = match f.count {
+                Count::Fixed(n) if xs.len() != n => Some(("exactly", n)),
+                Count::AtMost(n) if xs.len() > n => Some(("at most", n)),
+                _ => None,
             };
-            if !fits {
-                let (how, n) = match f.count {
-                    Count::AtMost(n) => ("at most", n),
-                    Count::Fixed(n) => ("exactly", n),
-                    Count::Any => ("any number of", 0),
-                };
+            if let Some((how, n)) = refused {
                 return Err(format!(
                     "{how} {n} numbers (arraysize {}), but it has {}",
                     f.arraysize(),
@@ -755,7 +750,6 @@ impl VoTable {
             }
             buf.clear();
         }
-        let _ = row;
         if cols.rows > 0 {
             sink(cols.finish()?)?;
         }
@@ -894,6 +888,15 @@ impl VoTable {
             .row_len(&data[start..], with_nulls)
             .map_err(|m| err(&self.file, format!("row {}: {m}", *row + 1)))?
         {
+            // BINARY has no NULL mask: FIELDs that are all of arraysize 0
+            // make rows of no bytes, and a stream of them says nothing of
+            // how many rows it holds (reading them would never advance).
+            if len == 0 {
+                return Err(err(
+                    &self.file,
+                    "every FIELD has arraysize 0, so a BINARY row has no bytes and the stream cannot hold rows; give the FIELDs their sizes, or write BINARY2 or TABLEDATA",
+                ));
+            }
             let mut stream = Stream {
                 data: &data[start..start + len],
                 pos: 0,
@@ -912,7 +915,8 @@ impl VoTable {
                 let Some(column) = cols.index[i] else {
                     continue;
                 };
-                let is_null = with_nulls && mask[i / 8] & (0x80 >> (i % 8)) != 0;
+                let is_null =
+                    with_nulls && mask.get(i / 8).is_some_and(|m| m & (0x80 >> (i % 8)) != 0);
                 let value = if is_null { Value::Null } else { value };
                 append(cols.builders[column].as_mut(), value).map_err(|m| {
                     err(
@@ -1187,6 +1191,25 @@ mod tests {
             e.contains("arraysize '99999999999x99999999999' is not a size"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_binary_row_of_no_bytes_is_refused() {
+        let doc = r#"<VOTABLE><RESOURCE><TABLE>
+<FIELD name="a" datatype="int" arraysize="0"/><FIELD name="s" datatype="char" arraysize="0"/>
+<DATA><BINARY><STREAM encoding="base64">AAAAAQ==</STREAM></BINARY></DATA></TABLE></RESOURCE></VOTABLE>"#;
+        let e = read_doc(doc).unwrap_err();
+        assert!(
+            e.contains("t.vot: every FIELD has arraysize 0, so a BINARY row has no bytes"),
+            "{e}"
+        );
+        // BINARY2 rows of the same FIELDs hold their NULL mask: one byte each.
+        let (_, batches) = read_doc(&binary2(
+            r#"<FIELD name="a" datatype="int" arraysize="0"/>"#,
+            &[0, 0],
+        ))
+        .unwrap();
+        assert_eq!(batches[0].num_rows(), 2);
     }
 
     #[test]

@@ -15,11 +15,19 @@
 //! (`STEP`, about 2 milliarcseconds) and the boundary tolerance (`EPS`):
 //! shapes are closed, so shapes that only touch intersect.
 //!
+//! Cost: every pair of curves may cross, and every point is tested against
+//! every shape, so the work grows with the cube of the parts (vertices,
+//! circles, points); callers with input from outside go through
+//! `Geometry::try_contains`/`try_intersects`, which cap it. Points are made
+//! and tested one at a time and the search stops at the first that decides;
+//! each region is prepared once ([`Shape`]), and the operand of fewer parts
+//! is tested first, so the larger is classified only where the smaller
+//! allows.
+//!
 //! Knows nothing of DataFusion or ADQL.
 
 use crate::geometry::{
-    Geometry, LonLat, V3, add, cross, distance, distance_to_arc, dot, norm, polygon_contains_vec,
-    scale, unit,
+    Geometry, V3, add, cross, distance_to_arc, dot, norm, polygon_contains_vec, scale, unit,
 };
 
 /// How far from a boundary, in degrees, a point still counts as on it.
@@ -35,78 +43,128 @@ enum Side {
     Outside,
 }
 
-fn classify(g: &Geometry, p: V3) -> Side {
-    let side = |d: f64| {
-        // d: signed distance in degrees, negative inside.
-        if d.abs() <= EPS_DEG {
-            Side::Boundary
-        } else if d < 0.0 {
-            Side::Inside
-        } else {
-            Side::Outside
+/// The angle between two unit vectors in degrees, as atan2(|a×b|, a·b):
+/// exact at every angle, small or near 180°, without converting the point
+/// tested to longitude and latitude (this runs for every point tested).
+fn angle(a: V3, b: V3) -> f64 {
+    norm(cross(a, b)).atan2(dot(a, b)).to_degrees()
+}
+
+/// A region ready to classify many points: positions as unit vectors and
+/// each polygon's vertices, computed once per region rather than once per
+/// point.
+enum Shape {
+    Point(V3),
+    Circle(V3, f64),
+    Polygon(Vec<V3>),
+    Union(Vec<Shape>),
+    Intersection(Vec<Shape>),
+    Not(Box<Shape>),
+}
+
+impl Shape {
+    fn new(g: &Geometry) -> Shape {
+        match g {
+            Geometry::Point(p) => Shape::Point(p.vec()),
+            Geometry::Circle(c, r) => Shape::Circle(c.vec(), *r),
+            Geometry::Polygon(_) => Shape::Polygon(g.vertices()),
+            Geometry::Union(gs) => Shape::Union(gs.iter().map(Shape::new).collect()),
+            Geometry::Intersection(gs) => Shape::Intersection(gs.iter().map(Shape::new).collect()),
+            Geometry::Not(g) => Shape::Not(Box::new(Shape::new(g))),
         }
-    };
-    match g {
-        Geometry::Point(q) => side(distance(*q, LonLat::from_vec(p))),
-        Geometry::Circle(c, r) => side(distance(*c, LonLat::from_vec(p)) - r),
-        Geometry::Polygon(_) => {
-            let v = g.vertices();
-            let d = (0..v.len())
-                .map(|i| distance_to_arc(p, v[i], v[(i + 1) % v.len()]))
-                .fold(f64::INFINITY, f64::min);
-            if d <= EPS_DEG {
+    }
+
+    fn classify(&self, p: V3) -> Side {
+        let side = |d: f64| {
+            // d: signed distance in degrees, negative inside.
+            if d.abs() <= EPS_DEG {
                 Side::Boundary
-            } else if polygon_contains_vec(&v, p) {
+            } else if d < 0.0 {
                 Side::Inside
             } else {
                 Side::Outside
             }
-        }
-        Geometry::Union(gs) => {
-            let sides: Vec<Side> = gs.iter().map(|g| classify(g, p)).collect();
-            if sides.contains(&Side::Inside) {
-                Side::Inside
-            } else if sides.contains(&Side::Boundary) {
-                Side::Boundary
-            } else {
-                Side::Outside
+        };
+        match self {
+            Shape::Point(q) => side(angle(*q, p)),
+            Shape::Circle(c, r) => side(angle(*c, p) - r),
+            Shape::Polygon(v) => {
+                let d = (0..v.len())
+                    .map(|i| distance_to_arc(p, v[i], v[(i + 1) % v.len()]))
+                    .fold(f64::INFINITY, f64::min);
+                if d <= EPS_DEG {
+                    Side::Boundary
+                } else if polygon_contains_vec(v, p) {
+                    Side::Inside
+                } else {
+                    Side::Outside
+                }
             }
-        }
-        Geometry::Intersection(gs) => {
-            let sides: Vec<Side> = gs.iter().map(|g| classify(g, p)).collect();
-            if sides.contains(&Side::Outside) {
-                Side::Outside
-            } else if sides.contains(&Side::Boundary) {
-                Side::Boundary
-            } else {
-                Side::Inside
+            // Inside one operand is inside the union, whatever the rest.
+            Shape::Union(parts) => {
+                let mut found = Side::Outside;
+                for s in parts {
+                    match s.classify(p) {
+                        Side::Inside => return Side::Inside,
+                        Side::Boundary => found = Side::Boundary,
+                        Side::Outside => {}
+                    }
+                }
+                found
             }
+            // Outside one operand is outside the intersection.
+            Shape::Intersection(parts) => {
+                let mut found = Side::Inside;
+                for s in parts {
+                    match s.classify(p) {
+                        Side::Outside => return Side::Outside,
+                        Side::Boundary => found = Side::Boundary,
+                        Side::Inside => {}
+                    }
+                }
+                found
+            }
+            Shape::Not(s) => match s.classify(p) {
+                Side::Inside => Side::Outside,
+                Side::Outside => Side::Inside,
+                Side::Boundary => Side::Boundary,
+            },
         }
-        Geometry::Not(g) => match classify(g, p) {
-            Side::Inside => Side::Outside,
-            Side::Outside => Side::Inside,
-            Side::Boundary => Side::Boundary,
-        },
+    }
+
+    /// True if the point is in the closed region (its boundary included).
+    fn covers(&self, p: V3) -> bool {
+        self.classify(p) != Side::Outside
     }
 }
 
 /// True if `p` is in the closed region `g` (its boundary included).
 pub(crate) fn covers(g: &Geometry, p: V3) -> bool {
-    classify(g, p) != Side::Outside
+    Shape::new(g).covers(p)
 }
 
 /// INTERSECTS: the closed regions share a point.
 pub(crate) fn intersects(a: &Geometry, b: &Geometry) -> bool {
-    candidates(&[a, b])
-        .into_iter()
-        .any(|p| covers(a, p) && covers(b, p))
+    let (sa, sb) = (Shape::new(a), Shape::new(b));
+    // The region of fewer parts first: most points fail it, and the other
+    // (often a compound region of many) is then never classified.
+    let (first, second) = if a.parts() <= b.parts() {
+        (&sa, &sb)
+    } else {
+        (&sb, &sa)
+    };
+    any_candidate(&[a, b], |p| first.covers(p) && second.covers(p))
 }
 
 /// CONTAINS(inner, outer): no point of `inner` lies outside `outer`.
 pub(crate) fn contains(outer: &Geometry, inner: &Geometry) -> bool {
-    candidates(&[outer, inner])
-        .into_iter()
-        .all(|p| !covers(inner, p) || covers(outer, p))
+    let (so, si) = (Shape::new(outer), Shape::new(inner));
+    // As in `intersects`: the cheaper test first.
+    if outer.parts() <= inner.parts() {
+        !any_candidate(&[outer, inner], |p| !so.covers(p) && si.covers(p))
+    } else {
+        !any_candidate(&[outer, inner], |p| si.covers(p) && !so.covers(p))
+    }
 }
 
 /// A boundary curve: the points `x` with `x·axis = level` (a circle on the
@@ -196,24 +254,6 @@ impl Arrangement {
             Geometry::Not(g) => self.add(g),
         }
     }
-
-    /// Adds every point where two curves cross, with both tangents.
-    fn add_crossings(&mut self) {
-        for i in 0..self.curves.len() {
-            for j in i + 1..self.curves.len() {
-                let (c1, c2) = (self.curves[i], self.curves[j]);
-                for x in crossings(&c1, &c2) {
-                    if c1.holds(x) && c2.holds(x) {
-                        let dirs = [c1.tangent(x), c2.tangent(x)]
-                            .into_iter()
-                            .flatten()
-                            .collect();
-                        self.points.push((x, dirs));
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The points where the full circles of two curves meet (zero, one or two).
@@ -240,16 +280,18 @@ fn crossings(c1: &Curve, c2: &Curve) -> Vec<V3> {
     out
 }
 
-/// The points to test: special points, and steps from each into every
-/// sector the curves through it form (along and across each tangent, and
-/// between each pair of tangents), and fixed points for the whole sphere.
-fn candidates(regions: &[&Geometry]) -> Vec<V3> {
+/// Whether `test` holds at one of the points to test: the special points,
+/// steps from each into every sector the curves through it form (along and
+/// across each tangent, and between each pair of tangents), and fixed
+/// points for the whole sphere. Points are made and tested one at a time,
+/// stopping at the first that passes: memory stays that of the curves,
+/// whatever the number of crossings.
+fn any_candidate(regions: &[&Geometry], mut test: impl FnMut(V3) -> bool) -> bool {
     let mut arr = Arrangement::default();
     for g in regions {
         arr.add(g);
     }
-    arr.add_crossings();
-    let mut out: Vec<V3> = vec![
+    let fixed: [V3; 6] = [
         [1.0, 0.0, 0.0],
         [-1.0, 0.0, 0.0],
         [0.0, 1.0, 0.0],
@@ -257,45 +299,75 @@ fn candidates(regions: &[&Geometry]) -> Vec<V3> {
         [0.0, 0.0, 1.0],
         [0.0, 0.0, -1.0],
     ];
-    for (x, tangents) in &arr.points {
-        out.push(*x);
-        let mut dirs: Vec<V3> = Vec::new();
-        for t in tangents {
-            let across = cross(*x, *t);
-            dirs.extend([*t, scale(*t, -1.0), across, scale(across, -1.0)]);
-        }
-        for (i, a) in tangents.iter().enumerate() {
-            for b in &tangents[i + 1..] {
-                for (sa, sb) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
-                    let d = add(scale(*a, sa), scale(*b, sb));
-                    if norm(d) > 1e-9 {
-                        dirs.push(unit(d));
+    if fixed.into_iter().any(&mut test) {
+        return true;
+    }
+    if arr
+        .points
+        .iter()
+        .any(|(x, tangents)| around(*x, tangents, &mut test))
+    {
+        return true;
+    }
+    // Every point where two curves cross, with both tangents.
+    for (i, c1) in arr.curves.iter().enumerate() {
+        for c2 in &arr.curves[i + 1..] {
+            for x in crossings(c1, c2) {
+                if c1.holds(x) && c2.holds(x) {
+                    let tangents: Vec<V3> = [c1.tangent(x), c2.tangent(x)]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    if around(x, &tangents, &mut test) {
+                        return true;
                     }
                 }
             }
         }
-        if tangents.is_empty() {
-            // A lone point (a POINT, a circle's centre): steps all around it.
-            let helper = if x[2].abs() < 0.9 {
-                [0.0, 0.0, 1.0]
-            } else {
-                [1.0, 0.0, 0.0]
-            };
-            let e1 = unit(cross(*x, helper));
-            let e2 = cross(*x, e1);
-            dirs.extend([e1, scale(e1, -1.0), e2, scale(e2, -1.0)]);
-        }
-        for d in dirs {
-            out.push(unit(add(scale(*x, STEP.cos()), scale(d, STEP.sin()))));
+    }
+    false
+}
+
+/// Whether `test` holds at the special point `x` or a step from it into a
+/// sector of the curves through it (`tangents`: their directions there).
+fn around(x: V3, tangents: &[V3], test: &mut impl FnMut(V3) -> bool) -> bool {
+    if test(x) {
+        return true;
+    }
+    let mut dirs: Vec<V3> = Vec::new();
+    for t in tangents {
+        let across = cross(x, *t);
+        dirs.extend([*t, scale(*t, -1.0), across, scale(across, -1.0)]);
+    }
+    for (i, a) in tangents.iter().enumerate() {
+        for b in &tangents[i + 1..] {
+            for (sa, sb) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                let d = add(scale(*a, sa), scale(*b, sb));
+                if norm(d) > 1e-9 {
+                    dirs.push(unit(d));
+                }
+            }
         }
     }
-    out
+    if tangents.is_empty() {
+        // A lone point (a POINT, a circle's centre): steps all around it.
+        let helper = if x[2].abs() < 0.9 {
+            [0.0, 0.0, 1.0]
+        } else {
+            [1.0, 0.0, 0.0]
+        };
+        let e1 = unit(cross(x, helper));
+        let e2 = cross(x, e1);
+        dirs.extend([e1, scale(e1, -1.0), e2, scale(e2, -1.0)]);
+    }
+    dirs.into_iter()
+        .any(|d| test(unit(add(scale(x, STEP.cos()), scale(d, STEP.sin())))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::parse_region;
+    use crate::geometry::{LonLat, parse_region};
 
     fn region(s: &str) -> Geometry {
         parse_region(s).unwrap()

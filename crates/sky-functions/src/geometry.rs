@@ -57,6 +57,20 @@ const INTERSECTION: f64 = 2.0;
 const NOT: f64 = 3.0;
 /// Deepest nesting of compound regions read or parsed.
 pub const MAX_COMPOUND_DEPTH: usize = 32;
+/// The most parts ([`Geometry::parts`]: vertices, circles, points) a
+/// compound region may have in all, checked wherever one is made (REGION
+/// text, the value encoding). Testing a point against a region takes time
+/// in proportion to its parts.
+pub const MAX_REGION_PARTS: usize = 1000;
+/// The most parts CONTAINS and INTERSECTS take in their two operands
+/// together when a compound region is compared with anything but a point
+/// ([`Geometry::try_contains`], [`Geometry::try_intersects`]). Deciding that
+/// on the arrangement of their boundaries costs up to the cube of the parts
+/// (as many crossings as pairs of curves, each point tested against every
+/// shape): measured in an optimised build, the worst arrangements found
+/// (every curve crossing every other) take about half a second at this
+/// limit, and would take about a minute at 1,000.
+pub const MAX_ARRANGEMENT_PARTS: usize = 200;
 
 pub(crate) type V3 = [f64; 3];
 
@@ -185,6 +199,7 @@ impl Geometry {
             if used != v.len() {
                 return Err(bad_compound());
             }
+            check_region_parts(&g)?;
             return Ok(g);
         }
         match v.len() {
@@ -280,6 +295,21 @@ impl Geometry {
         }
     }
 
+    /// The points and curves the shape is made of: 1 for a point or a
+    /// circle, a polygon's vertices (as many as its edges), the sum of the
+    /// operands' for a compound region. What CONTAINS and INTERSECTS with a
+    /// compound region cost grows with its cube (see [`crate::boolean`]).
+    pub fn parts(&self) -> usize {
+        match self {
+            Geometry::Point(_) | Geometry::Circle(..) => 1,
+            Geometry::Polygon(vs) => vs.len(),
+            Geometry::Union(gs) | Geometry::Intersection(gs) => {
+                gs.iter().map(Geometry::parts).sum()
+            }
+            Geometry::Not(g) => g.parts(),
+        }
+    }
+
     pub(crate) fn vertices(&self) -> Vec<V3> {
         match self {
             Geometry::Polygon(vs) => vs.iter().map(|p| p.vec()).collect(),
@@ -296,7 +326,31 @@ impl Geometry {
         }
     }
 
-    /// ADQL CONTAINS: true if `inner` lies wholly within `self`.
+    /// [`Geometry::contains`] within [`MAX_ARRANGEMENT_PARTS`]: an error,
+    /// saying what to change, when the operands are too large to compare.
+    /// For geometry from a query or a table.
+    pub fn try_contains(&self, inner: &Geometry) -> Result<bool, Error> {
+        let on_arrangement =
+            !matches!(inner, Geometry::Point(_)) && (self.is_compound() || inner.is_compound());
+        if on_arrangement {
+            check_arrangement("CONTAINS", self, inner)?;
+        }
+        Ok(self.contains(inner))
+    }
+
+    /// [`Geometry::intersects`] within [`MAX_ARRANGEMENT_PARTS`], as
+    /// [`Geometry::try_contains`].
+    pub fn try_intersects(&self, other: &Geometry) -> Result<bool, Error> {
+        let with_point = matches!(self, Geometry::Point(_)) || matches!(other, Geometry::Point(_));
+        if !with_point && (self.is_compound() || other.is_compound()) {
+            check_arrangement("INTERSECTS", self, other)?;
+        }
+        Ok(self.intersects(other))
+    }
+
+    /// ADQL CONTAINS: true if `inner` lies wholly within `self`. With a
+    /// compound region its cost grows with the cube of the parts; input
+    /// from outside goes through [`Geometry::try_contains`].
     pub fn contains(&self, inner: &Geometry) -> bool {
         if let Geometry::Point(p) = inner {
             return self.contains_point(*p);
@@ -330,7 +384,16 @@ impl Geometry {
     }
 
     /// ADQL INTERSECTS: true if the two regions share at least one point.
+    /// With a compound region and no point its cost grows with the cube of
+    /// the parts; input from outside goes through
+    /// [`Geometry::try_intersects`].
     pub fn intersects(&self, other: &Geometry) -> bool {
+        // A point meets a region exactly where the region covers it: no
+        // arrangement needed, whatever the region.
+        match (self, other) {
+            (Geometry::Point(p), g) | (g, Geometry::Point(p)) => return g.contains_point(*p),
+            _ => {}
+        }
         if self.is_compound() || other.is_compound() {
             return crate::boolean::intersects(self, other);
         }
@@ -423,6 +486,29 @@ fn edges_cross(a: &[V3], b: &[V3]) -> bool {
 }
 
 pub use crate::stcs::parse_region;
+
+/// Refuses a compound region of more than [`MAX_REGION_PARTS`] parts.
+pub(crate) fn check_region_parts(g: &Geometry) -> Result<(), Error> {
+    let parts = g.parts();
+    if g.is_compound() && parts > MAX_REGION_PARTS {
+        return Err(Error::InvalidGeometry(format!(
+            "a compound region may have at most {MAX_REGION_PARTS} parts (vertices, circles and points) in all; this one has {parts}: simplify it, or split it into several conditions joined by OR"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to compare two geometries of more than [`MAX_ARRANGEMENT_PARTS`]
+/// parts together when one is compound.
+fn check_arrangement(function: &str, a: &Geometry, b: &Geometry) -> Result<(), Error> {
+    let parts = a.parts() + b.parts();
+    if parts > MAX_ARRANGEMENT_PARTS {
+        return Err(Error::InvalidGeometry(format!(
+            "{function} with a compound region takes at most {MAX_ARRANGEMENT_PARTS} parts (vertices, circles and points) in its two arguments together, unless one is a POINT; these have {parts}: simplify the regions, or split a Union into several conditions joined by OR"
+        )));
+    }
+    Ok(())
+}
 
 fn bad_compound() -> Error {
     Error::InvalidGeometry(
@@ -618,6 +704,85 @@ mod tests {
         // Validation reaches the operands.
         assert!(Geometry::Union(vec![c(0.0, 95.0, 1.0)]).validate().is_err());
         assert_eq!(nested.xtype(), "shape");
+    }
+
+    /// A Union of `n` small circles along the equator, as STC-S.
+    fn union_of_circles(n: usize) -> String {
+        let circles: Vec<String> = (0..n)
+            .map(|i| format!("Circle {} 0 0.01", i as f64 * 0.1))
+            .collect();
+        format!("Union ICRS ({})", circles.join(" "))
+    }
+
+    #[test]
+    fn a_compound_region_has_at_most_max_region_parts() {
+        let at_limit = parse_region(&union_of_circles(MAX_REGION_PARTS)).unwrap();
+        assert_eq!(at_limit.parts(), MAX_REGION_PARTS);
+        let e = parse_region(&union_of_circles(MAX_REGION_PARTS + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a compound region may have at most 1000 parts (vertices, circles and points) in all; this one has 1001"),
+            "{e}"
+        );
+        // Polygon vertices count, and so does the value encoding.
+        let polygon: Vec<String> = (0..MAX_REGION_PARTS)
+            .map(|i| format!("{} {}", i as f64 * 0.001, (i % 2) as f64 * 0.001))
+            .collect();
+        let text = format!("Not (Union (Polygon {} Circle 1 1 1))", polygon.join(" "));
+        assert!(
+            parse_region(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("has 1001")
+        );
+        let mut big = at_limit.clone();
+        if let Geometry::Union(parts) = &mut big {
+            parts.push(Geometry::Point(LonLat::new(1.0, 1.0)));
+        }
+        let e = Geometry::from_values(&big.to_values()).unwrap_err();
+        assert!(e.to_string().contains("this one has 1001"), "{e}");
+        // A simple polygon is not a compound region: no limit here.
+        let many: Vec<f64> = (0..5000).flat_map(|i| [i as f64 * 0.001, 0.0]).collect();
+        assert!(Geometry::from_values(&many).is_ok());
+    }
+
+    #[test]
+    fn comparing_with_a_compound_region_is_limited_unless_a_point_takes_part() {
+        let region = parse_region(&union_of_circles(MAX_REGION_PARTS)).unwrap();
+        let point = Geometry::Point(LonLat::new(10.0, 0.0));
+        assert_eq!(region.try_contains(&point), Ok(true));
+        assert_eq!(point.try_intersects(&region), Ok(true));
+        assert_eq!(region.try_intersects(&point), Ok(true));
+        let off = Geometry::Point(LonLat::new(10.05, 0.0));
+        assert_eq!(region.try_intersects(&off), Ok(false));
+        let circle = Geometry::Circle(LonLat::new(10.0, 0.0), 0.001);
+        for e in [
+            region.try_contains(&circle).unwrap_err(),
+            circle.try_intersects(&region).unwrap_err(),
+        ] {
+            let e = e.to_string();
+            assert!(
+                e.contains("with a compound region takes at most 200 parts (vertices, circles and points) in its two arguments together, unless one is a POINT; these have 1001"),
+                "{e}"
+            );
+        }
+        // Within the limit, the same answers as the unchecked functions.
+        let small = parse_region(&union_of_circles(MAX_ARRANGEMENT_PARTS - 1)).unwrap();
+        assert_eq!(small.try_contains(&circle), Ok(true));
+        assert_eq!(circle.try_intersects(&small), Ok(true));
+        let away = Geometry::Circle(LonLat::new(50.0, 0.0), 1.0);
+        assert_eq!(small.try_intersects(&away), Ok(false));
+        // Simple shapes never build an arrangement: no limit.
+        let many: Vec<f64> = (0..1000)
+            .flat_map(|i| {
+                let a = i as f64 / 1000.0 * std::f64::consts::TAU;
+                [5.0 * a.cos(), 5.0 * a.sin()]
+            })
+            .collect();
+        let round = Geometry::from_values(&many).unwrap();
+        assert_eq!(round.try_contains(&circle), Ok(false));
+        assert_eq!(round.try_intersects(&away), Ok(false));
     }
 
     #[test]

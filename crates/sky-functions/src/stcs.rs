@@ -220,6 +220,7 @@ pub fn parse_region(s: &str) -> Result<Geometry, Error> {
             g
         }
     };
+    crate::geometry::check_region_parts(&g)?;
     g.validate()?;
     Ok(g)
 }

@@ -455,9 +455,9 @@ impl SkyFunction {
             Op::Contains | Op::Intersects => {
                 let v = match (a.geom(0, r)?, a.geom(1, r)?) {
                     (Some(x), Some(y)) => Some(if self.op == Op::Contains {
-                        y.contains(&x)
+                        y.try_contains(&x).map_err(df_err)?
                     } else {
-                        x.intersects(&y)
+                        x.try_intersects(&y).map_err(df_err)?
                     }),
                     _ => None,
                 };

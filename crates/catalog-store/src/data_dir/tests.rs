@@ -174,6 +174,41 @@ fn an_orphan_version_is_removed_only_when_unleased() {
 }
 
 #[test]
+fn a_leftover_that_cannot_be_removed_is_a_warning_and_the_rest_is_cleaned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = DataDir::open(tmp.path()).unwrap();
+    let live = publish(&mut dir, 10);
+    drop(dir);
+    // Leftovers that resist removal whatever the permissions (these tests
+    // may run as root): a folder where a dead writer's staging lock file
+    // should be, and one where an orphan version's lease file should be.
+    let staging = tmp.path().join("tables/.staging");
+    std::fs::create_dir_all(staging.join("1-stuck.lock")).unwrap();
+    let stuck = live.with_file_name("vstuck");
+    std::fs::create_dir_all(&stuck).unwrap();
+    std::fs::create_dir_all(layout::lease(&stuck)).unwrap();
+    // Beside them, leftovers that can go.
+    std::fs::create_dir_all(staging.join("2-dead")).unwrap();
+    std::fs::write(staging.join("2-dead.lock"), b"").unwrap();
+    let orphan = live.with_file_name("vorphan");
+    std::fs::create_dir_all(&orphan).unwrap();
+
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let warnings = dir.cleanup_warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("1-stuck.lock") && warnings[0].contains("could not be cleaned up"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].contains("vstuck.lease"), "{warnings:?}");
+    // The rest was cleaned, and the directory serves its tables.
+    assert_eq!(staging_entries(tmp.path()), vec!["1-stuck.lock"]);
+    assert!(!orphan.exists());
+    assert_eq!(dir.records().unwrap().len(), 1);
+    assert_eq!(dir.snapshot().unwrap().records.len(), 1);
+}
+
+#[test]
 fn open_leaves_versions_alone_while_someone_publishes() {
     let tmp = tempfile::tempdir().unwrap();
     let mut dir = DataDir::open(tmp.path()).unwrap();
@@ -236,6 +271,42 @@ fn a_publish_during_a_lease_keeps_the_old_version_until_the_lease_is_dropped() {
         .publish(s, record("hip", "other", 1), Replace::No)
         .unwrap();
     assert!(!newer.exists(), "the next publish removes it");
+}
+
+#[test]
+fn a_snapshot_of_one_table_leases_that_table_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut writer = DataDir::open(tmp.path()).unwrap();
+    let main = publish(&mut writer, 10);
+    let other = {
+        let s = staged(&writer);
+        let r = writer.publish(s, record("gaia", "src", 5), Replace::No);
+        r.unwrap().directory
+    };
+    // An append to hip.main holds its version ...
+    let appender = DataDir::open(tmp.path()).unwrap();
+    let one = appender.snapshot_of("hip", "main").unwrap();
+    assert_eq!(one.records.len(), 1);
+    assert_eq!(one.record("hip", "main").unwrap().directory, main);
+    assert!(
+        appender
+            .snapshot_of("hip", "none")
+            .unwrap()
+            .records
+            .is_empty()
+    );
+    // ... and not gaia.src's: replacing that one removes its old version
+    // at once, while hip.main's replaced version stays for the appender.
+    let s = staged(&writer);
+    writer
+        .publish(s, record("gaia", "src", 6), Replace::Yes)
+        .unwrap();
+    assert!(!other.exists(), "a table the append does not read was held");
+    publish(&mut writer, 20);
+    assert!(main.join("part-0.parquet").exists());
+    drop(one);
+    DataDir::open(tmp.path()).unwrap();
+    assert!(!main.exists());
 }
 
 #[test]
