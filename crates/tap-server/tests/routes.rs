@@ -65,6 +65,15 @@ async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
     send(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
+/// A GET with `Accept-Encoding: encoding`.
+async fn get_encoded(state: &Arc<AppState>, uri: &str, encoding: &str) -> Answer {
+    let request = Request::get(uri)
+        .header(header::ACCEPT_ENCODING, encoding)
+        .body(Body::empty())
+        .unwrap();
+    send(state, request).await
+}
+
 fn sync(query: &str, extra: &str) -> String {
     let q = test_support::percent_encode(query);
     format!("/tap/sync?LANG=ADQL&QUERY={q}{extra}")
@@ -190,22 +199,20 @@ async fn a_form_post_and_a_multipart_upload_are_queried() {
         .unwrap();
     let a = send(&s, form).await;
     assert_eq!(a.text(), "id\r\n1\r\n");
-    let boundary = "corvusboundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"LANG\"\r\n\r\nADQL\r\n\
---{boundary}\r\nContent-Disposition: form-data; name=\"RESPONSEFORMAT\"\r\n\r\ncsv\r\n\
---{boundary}\r\nContent-Disposition: form-data; name=\"UPLOAD\"\r\n\r\nmine,param:t\r\n\
---{boundary}\r\nContent-Disposition: form-data; name=\"QUERY\"\r\n\r\nSELECT x * 2 AS y FROM TAP_UPLOAD.mine ORDER BY y\r\n\
---{boundary}\r\nContent-Disposition: form-data; name=\"t\"; filename=\"t.csv\"\r\nContent-Type: text/csv\r\n\r\nx\n1\n2\n\r\n\
---{boundary}--\r\n"
+    let upload = multipart(
+        "corvusboundary",
+        &[
+            ("LANG", None, "ADQL"),
+            ("RESPONSEFORMAT", None, "csv"),
+            ("UPLOAD", None, "mine,param:t"),
+            (
+                "QUERY",
+                None,
+                "SELECT x * 2 AS y FROM TAP_UPLOAD.mine ORDER BY y",
+            ),
+            ("t", Some("t.csv"), "x\n1\n2\n"),
+        ],
     );
-    let upload = Request::post("/tap/sync")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
     let a = send(&s, upload).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     assert_eq!(a.text(), "y\r\n2\r\n4\r\n");
@@ -219,39 +226,23 @@ async fn results_are_compressed_as_the_client_accepts_except_parquet() {
         "&RESPONSEFORMAT=binary2",
     );
     let plain = get(&s, &uri).await;
-    let gzip = send(
-        &s,
-        Request::get(&uri)
-            .header(header::ACCEPT_ENCODING, "gzip, deflate")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let gzip = get_encoded(&s, &uri, "gzip, deflate").await;
     assert_eq!(gzip.header(header::CONTENT_ENCODING), "gzip");
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(&gzip.body[..])
         .read_to_end(&mut unzipped)
         .unwrap();
     assert_eq!(unzipped, plain.body);
-    let zstd = send(
-        &s,
-        Request::get(&uri)
-            .header(header::ACCEPT_ENCODING, "gzip, zstd")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let zstd = get_encoded(&s, &uri, "gzip, zstd").await;
     assert_eq!(zstd.header(header::CONTENT_ENCODING), "zstd");
     assert_eq!(
         zstd::stream::decode_all(&zstd.body[..]).unwrap(),
         plain.body
     );
-    let parquet = send(
+    let parquet = get_encoded(
         &s,
-        Request::get(sync("SELECT id FROM fix.stars", "&RESPONSEFORMAT=parquet"))
-            .header(header::ACCEPT_ENCODING, "gzip")
-            .body(Body::empty())
-            .unwrap(),
+        &sync("SELECT id FROM fix.stars", "&RESPONSEFORMAT=parquet"),
+        "gzip",
     )
     .await;
     assert_eq!(parquet.header(header::CONTENT_ENCODING), "");
