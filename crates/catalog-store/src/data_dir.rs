@@ -132,7 +132,18 @@ impl DataDir {
         &self.cleanup_warnings
     }
 
-    /// The directory's root.
+    /// The state file (SQLite): the catalog, and the jobs' table.
+    pub fn state_file(&self) -> PathBuf {
+        layout::catalog(&self.root)
+    }
+
+    /// The folder of the asynchronous jobs' files, one folder per job
+    /// (the job system owns what is inside).
+    pub fn results_folder(&self) -> PathBuf {
+        layout::results(&self.root)
+    }
+
+    /// The directory.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -1,7 +1,8 @@
 //! Where things are in a data directory, and fresh names for new ones:
 //!
 //! ```text
-//! state.sqlite                         the catalog (and its -wal, -shm)
+//! state.sqlite                         the catalog and the jobs (and its -wal, -shm)
+//! results/<job>/                       an asynchronous job's files (uws-jobs)
 //! publish.lock                         the publish lock
 //! tables/.staging/<id>/                an ingest's files in progress
 //! tables/.staging/<id>.lock            that ingest's staging lock
@@ -25,6 +26,10 @@ const LEASE_SUFFIX: &str = ".lease";
 
 pub(crate) fn catalog(root: &Path) -> PathBuf {
     root.join("state.sqlite")
+}
+
+pub(crate) fn results(root: &Path) -> PathBuf {
+    root.join("results")
 }
 
 pub(crate) fn publish_lock(root: &Path) -> PathBuf {

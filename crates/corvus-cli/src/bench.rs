@@ -106,7 +106,7 @@ pub(crate) struct DemoService {
     pub(crate) state: std::sync::Arc<tap_server::AppState>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: crate::data::TempDir,
+    pub(crate) dir: crate::data::TempDir,
 }
 
 impl DemoService {
@@ -125,6 +125,14 @@ impl DemoService {
             format!("http://{addr}/tap"),
             limits,
         ));
+        // Asynchronous jobs with the default queues, in the demo directory.
+        let store = uws_jobs::Store::open(&dir.state_file())?;
+        tap_server::start_jobs(
+            &state,
+            store,
+            uws_jobs::JobsConfig::new(dir.results_folder()),
+        )
+        .await?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(tap_server::serve(
             listener,
@@ -139,7 +147,7 @@ impl DemoService {
             state,
             server: Some(server),
             stop: Some(stop),
-            _dir: guard,
+            dir: guard,
         })
     }
 

@@ -9,10 +9,12 @@
 
 mod adql;
 mod bench;
+mod bench_jobs;
 mod bench_load;
 mod catalog_dir;
 mod data;
 mod export;
+mod jobs;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +51,9 @@ enum Command {
         #[command(flatten)]
         data: data::DataArg,
     },
+    /// The asynchronous jobs of every owner: list, show, abort, delete.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Measure speed and memory (prints a table; not part of the tests).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -82,6 +87,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
+    /// Submit, run and fetch asynchronous jobs from concurrent clients, and
+    /// time dispatch, short jobs beside a long one, and a 100,000-job list.
+    Jobs {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Jobs each client runs.
+        #[arg(long, default_value_t = 50)]
+        jobs: usize,
+        /// Jobs stored for the listing.
+        #[arg(long, default_value_t = 100_000)]
+        listed: usize,
+    },
     /// Saturate the service with crossmatches and report how fast it still
     /// answers, and how fast queries stop when their clients go or it shuts down.
     Load {
@@ -110,6 +128,7 @@ fn main() -> ExitCode {
         Command::Export(args) => runtime.block_on(export::export(args)),
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
+        Command::Jobs(cmd) => jobs::run(cmd),
         Command::Query {
             query,
             format,
@@ -118,6 +137,11 @@ fn main() -> ExitCode {
         } => runtime.block_on(data::query(&query, format.as_deref(), demo, data)),
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
         Command::Bench(BenchCommand::Serve { repeat }) => runtime.block_on(bench::serve(repeat)),
+        Command::Bench(BenchCommand::Jobs {
+            clients,
+            jobs,
+            listed,
+        }) => runtime.block_on(bench_jobs::jobs(clients, jobs, listed)),
         Command::Bench(BenchCommand::Load { heavy, requests }) => {
             runtime.block_on(bench_load::load(heavy, requests))
         }

@@ -42,6 +42,8 @@ struct Config {
     registry: RegistryConfig,
     #[serde(default)]
     execution: ExecutionConfig,
+    #[serde(default)]
+    jobs: crate::jobs::JobsSection,
 }
 
 /// How queries execute: the two lanes, memory, and shutdown.
@@ -132,6 +134,9 @@ struct Settings {
     limits: tap_server::Limits,
     registry: tap_server::registry::RegistryInfo,
     execution: ExecutionConfig,
+    jobs: crate::jobs::JobsSection,
+    /// The configuration file's name, for errors in later checks.
+    file: String,
 }
 
 /// Who runs the service, for its VOResource record at /tap/resource.
@@ -258,6 +263,8 @@ fn settings_from(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
             limits,
             registry,
             execution: ExecutionConfig::default(),
+            jobs: Default::default(),
+            file: "corvus.toml".into(),
         });
     };
     let text = std::fs::read_to_string(path)
@@ -285,10 +292,13 @@ fn settings_from(path: Option<&std::path::Path>) -> anyhow::Result<Settings> {
         anyhow::bail!("{}: execution_seconds must be at least 1", path.display());
     }
     config.execution.check(&path.display().to_string())?;
+    config.jobs.owner_header(&path.display().to_string())?;
     Ok(Settings {
         limits,
         registry,
         execution: config.execution,
+        jobs: config.jobs,
+        file: path.display().to_string(),
     })
 }
 
@@ -305,6 +315,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         limits,
         registry,
         execution,
+        jobs,
+        file,
     } = settings_from(args.config.as_deref())?;
     let (root, _demo) = if args.demo {
         let (guard, report) = demo_directory("demo").await?;
@@ -328,10 +340,16 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| format!("http://{addr}/tap"))
         .trim_end_matches('/')
         .to_string();
+    let jobs_config = jobs.config(&dir, &file)?;
     let state = Arc::new(tap_server::AppState {
         registry,
+        owner_header: jobs.owner_header(&file)?,
         ..tap_server::AppState::new(engine, base_url.clone(), limits)
     });
+    let store = uws_jobs::Store::open(&dir.state_file())?;
+    tap_server::start_jobs(&state, store, jobs_config)
+        .await
+        .context("cannot start the asynchronous jobs")?;
     println!("Corvus TAP service at {base_url}");
     let _ = std::io::stdout().flush();
     tap_server::serve(listener, state, shutdown(), execution.grace())

@@ -3,8 +3,92 @@
 //! pairs a nested-loop or cross join compares counted as rows. It picks the
 //! lane, and (for asynchronous jobs) makes the quote.
 
+use crate::error::Result;
+use crate::session::Engine;
+use adql_planner::Translation;
 use datafusion::common::stats::Precision;
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What a query is expected to cost, before it runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Rows (and compared pairs) it will read, if the tables say.
+    pub rows: Option<u64>,
+    /// Seconds it will execute: the rows at the rate this engine's
+    /// finished queries read at.
+    pub seconds: Option<f64>,
+}
+
+impl Engine {
+    /// Plans `translation` and estimates its cost without running it (the
+    /// quote of an asynchronous job, UWS 1.1 §2.1.6).
+    pub async fn estimate(&self, translation: &Translation) -> Result<Estimate> {
+        let plan = self.plan(translation, None).await?;
+        let rows = rows_to_read(plan.as_ref());
+        Ok(Estimate {
+            rows,
+            seconds: rows.map(|r| r as f64 / self.shared.scan_rate.rows_per_second()),
+        })
+    }
+}
+
+/// The rate at which queries read rows, measured on the queries that
+/// finished (a moving average), starting from a rate this machine's kind
+/// reaches on a plain scan.
+#[derive(Debug)]
+pub(crate) struct ScanRate(AtomicU64);
+
+impl Default for ScanRate {
+    fn default() -> Self {
+        ScanRate(AtomicU64::new(20_000_000))
+    }
+}
+
+impl ScanRate {
+    pub(crate) fn rows_per_second(&self) -> f64 {
+        self.0.load(Ordering::Relaxed).max(1) as f64
+    }
+
+    /// Counts a finished query that read `rows` in `elapsed`; small ones
+    /// say more about overheads than about reading, and are left out.
+    pub(crate) fn record(&self, rows: u64, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if rows < 1_000_000 || seconds <= 0.0 {
+            return;
+        }
+        let measured = rows as f64 / seconds;
+        let old = self.rows_per_second();
+        let new = 0.8 * old + 0.2 * measured;
+        self.0.store(new as u64, Ordering::Relaxed);
+    }
+}
+
+/// Rows an executing plan has read so far: the output of its leaves (the
+/// scans), from the live metrics DataFusion keeps on each node.
+#[derive(Clone)]
+pub struct ScanProgress(Arc<dyn ExecutionPlan>);
+
+impl ScanProgress {
+    pub(crate) fn new(plan: Arc<dyn ExecutionPlan>) -> ScanProgress {
+        ScanProgress(plan)
+    }
+
+    /// Rows read by the plan's scans so far.
+    pub fn rows_read(&self) -> u64 {
+        leaf_rows(self.0.as_ref())
+    }
+}
+
+fn leaf_rows(plan: &dyn ExecutionPlan) -> u64 {
+    let children = plan.children();
+    if children.is_empty() {
+        return plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0) as u64;
+    }
+    children.iter().map(|c| leaf_rows(c.as_ref())).sum()
+}
 
 /// The estimated cost of a plan in rows, or `None` when some input does not
 /// say how many rows it has.

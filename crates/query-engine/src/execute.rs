@@ -11,7 +11,7 @@
 //! down, or the [`ResultStream`] is dropped.
 
 use crate::error::{CancelReason, Error, Result};
-use crate::estimate::rows_to_read;
+use crate::estimate::{ScanProgress, rows_to_read};
 use crate::interrupt::interruptible;
 use crate::lanes::{Lane, Slot};
 use crate::session::Engine;
@@ -66,6 +66,7 @@ pub struct ResultStream {
     completion: Option<Completion>,
     lane: Lane,
     estimated_rows: Option<u64>,
+    progress: ScanProgress,
 }
 
 impl ResultStream {
@@ -113,6 +114,12 @@ impl ResultStream {
     pub fn estimated_rows(&self) -> Option<u64> {
         self.estimated_rows
     }
+
+    /// A handle that tells how many rows the query has read so far, for
+    /// progress reports while someone else reads the stream.
+    pub fn progress(&self) -> ScanProgress {
+        self.progress.clone()
+    }
 }
 
 impl Engine {
@@ -154,8 +161,10 @@ impl Engine {
             .watchers
             .running()?
             .spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
+        let progress = ScanProgress::new(Arc::clone(&plan));
         let producer = Producer {
             plan,
+            shared: Arc::clone(shared),
             task: self.ctx.task_ctx(),
             schema: Arc::clone(&schema),
             maxrec: options.maxrec,
@@ -171,6 +180,7 @@ impl Engine {
             completion: None,
             lane,
             estimated_rows,
+            progress,
         })
     }
 
@@ -191,7 +201,11 @@ impl Engine {
 
     /// The physical plan, made on the quick lane's pool (planning reads
     /// Parquet footers): the SQL with one row more than MAXREC asked for.
-    async fn plan(&self, t: &Translation, maxrec: Option<u64>) -> Result<Arc<dyn ExecutionPlan>> {
+    pub(crate) async fn plan(
+        &self,
+        t: &Translation,
+        maxrec: Option<u64>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let ctx = self.ctx.clone();
         let sql = t.sql.clone();
         // The limit goes on the DataFrame, not around the SQL as a
@@ -275,6 +289,8 @@ async fn watch(ends: Ends, interrupt: Arc<AtomicBool>, done: CancellationToken) 
 /// The task that pulls batches out of DataFusion on a lane's pool.
 struct Producer {
     plan: Arc<dyn ExecutionPlan>,
+    /// Where the rate of finished scans is kept.
+    shared: Arc<crate::session::Shared>,
     task: Arc<TaskContext>,
     schema: SchemaRef,
     maxrec: Option<u64>,
@@ -297,6 +313,9 @@ enum Stop {
 
 impl Producer {
     async fn run(self) {
+        let started = std::time::Instant::now();
+        let progress = ScanProgress::new(Arc::clone(&self.plan));
+        let shared = Arc::clone(&self.shared);
         let ends = self.ends.clone();
         let interrupt = Arc::clone(&self.interrupt);
         // Whatever the producer awaits (a batch, room in the channel), the
@@ -312,8 +331,14 @@ impl Producer {
             Err(Stop::Error(_)) if interrupt.load(Ordering::Relaxed) => Err(ends.reason()),
             other => other,
         };
-        if let Err(Stop::Error(e)) = outcome {
-            let _ = ends.tx.send(Err(e)).await;
+        match outcome {
+            Err(Stop::Error(e)) => {
+                let _ = ends.tx.send(Err(e)).await;
+            }
+            Ok(()) => shared
+                .scan_rate
+                .record(progress.rows_read(), started.elapsed()),
+            Err(Stop::Gone) => {}
         }
     }
 

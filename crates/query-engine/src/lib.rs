@@ -35,6 +35,7 @@ mod session;
 pub mod tap_schema;
 
 pub use error::{CancelReason, Error, Fault, Result};
+pub use estimate::{Estimate, ScanProgress};
 pub use execute::{Completion, QueryOptions, ResultStream};
 pub use lanes::{Lane, LaneConfig};
 pub use pipeline::{Ending, FileSink, ResultSink, WriteSink, Written, write_result};

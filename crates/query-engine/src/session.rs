@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub(crate) watchers: Pool,
     pub(crate) quick_rows: u64,
     pub(crate) shutdown: CancellationToken,
+    /// Rows per second that finished scans read, for estimates (`estimate.rs`).
+    pub(crate) scan_rate: crate::estimate::ScanRate,
     /// The data directory's tables this engine reads, with their leases:
     /// their files stay while any session of the engine lives.
     _tables: Snapshot,
@@ -128,6 +130,7 @@ impl Engine {
                 watchers: Pool::new("corvus-watch", 1).map_err(pool_error)?,
                 quick_rows: config.quick_rows,
                 shutdown: CancellationToken::new(),
+                scan_rate: Default::default(),
                 _tables: tables,
             }),
         })

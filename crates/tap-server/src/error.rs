@@ -27,6 +27,13 @@ pub enum ServiceError {
     /// The request body is over a size limit (the message names it).
     #[error("{0}")]
     TooLarge(String),
+    /// The request does not fit the state of what it asks about (a job's
+    /// phase), or a limit refuses it; the message names the limit (UWS 1.1 §2.2: 403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The service cannot take the request now (it is stopping).
+    #[error("{0}")]
+    Unavailable(String),
     /// The query failed before its first row.
     #[error(transparent)]
     Query(#[from] query_engine::Error),
@@ -49,6 +56,8 @@ impl ServiceError {
             ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Query(e) => match e.fault() {
                 Fault::User | Fault::Limit => StatusCode::BAD_REQUEST,
                 Fault::Busy | Fault::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
@@ -76,7 +85,8 @@ impl ServiceError {
                 retry_after_seconds,
                 ..
             }) => Some(*retry_after_seconds),
-            ServiceError::Query(query_engine::Error::Cancelled(CancelReason::Shutdown)) => Some(30),
+            ServiceError::Query(query_engine::Error::Cancelled(CancelReason::Shutdown))
+            | ServiceError::Unavailable(_) => Some(30),
             _ => None,
         }
     }
@@ -106,6 +116,20 @@ impl ServiceError {
             body,
         )
             .into_response()
+    }
+}
+
+/// A job request's error: its kind picks the status here, like any other.
+impl From<uws_jobs::Error> for ServiceError {
+    fn from(e: uws_jobs::Error) -> Self {
+        use uws_jobs::Error as E;
+        match e {
+            E::NotFound(_) => ServiceError::NotFound(e.to_string()),
+            E::WrongPhase(m) | E::Refused(m) => ServiceError::Forbidden(m),
+            E::BadValue(m) => ServiceError::BadRequest(m),
+            E::ShuttingDown => ServiceError::Unavailable(e.to_string()),
+            other => ServiceError::internal("the job store failed", other),
+        }
     }
 }
 

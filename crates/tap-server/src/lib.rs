@@ -11,10 +11,12 @@
 //! **Boundary:** the only crate that knows HTTP. It asks `query-engine` to
 //! translate, execute and write, and never touches DataFusion itself.
 
+mod async_jobs;
 mod encoding;
 mod error;
 pub mod examples;
 mod fetch;
+mod job_runner;
 pub mod metrics;
 mod query;
 pub mod registry;
@@ -22,12 +24,15 @@ mod request;
 mod scs;
 mod sync;
 mod uploads;
+mod uws_xml;
 mod vosi;
 
+pub use axum::http::HeaderName;
 pub use error::ServiceError;
 pub use fetch::UrlUploads;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -85,6 +90,12 @@ pub struct AppState {
     pub queries_in_flight: Arc<AtomicUsize>,
     /// Set when a shutdown began: availability says so from then on.
     pub stopping: AtomicBool,
+    /// The asynchronous jobs, once [`start_jobs`] started them.
+    pub jobs: std::sync::OnceLock<uws_jobs::JobSystem>,
+    /// The request header that names the authenticated user (set by a
+    /// proxy in front of the service); without it every request is the
+    /// anonymous owner's.
+    pub owner_header: Option<axum::http::HeaderName>,
 }
 
 /// Counts a query request while it lives (see [`AppState::in_flight`]).
@@ -108,6 +119,8 @@ impl AppState {
             registry: Default::default(),
             queries_in_flight: Default::default(),
             stopping: AtomicBool::new(false),
+            jobs: Default::default(),
+            owner_header: None,
         }
     }
 
@@ -134,7 +147,49 @@ pub fn app(state: Arc<AppState>) -> Router {
                     (state.limits.max_upload_bytes as usize).saturating_add(1 << 20),
                 )),
         )
-        .route("/scs/{table}", get(scs::search));
+        .route("/scs/{table}", get(scs::search))
+        // Result files are served whole or by ranges, never recompressed.
+        .route("/tap/async/{id}/results/{result}", get(async_jobs::result))
+        .route(
+            "/tap/async/{id}/parameters/{name}",
+            get(async_jobs::parameter),
+        );
+    let jobs = Router::new()
+        .route(
+            "/tap/async",
+            get(async_jobs::list).post(async_jobs::create.layer(
+                axum::extract::DefaultBodyLimit::max(
+                    (state.limits.max_upload_bytes as usize).saturating_add(1 << 20),
+                ),
+            )),
+        )
+        .route(
+            "/tap/async/{id}",
+            get(async_jobs::job)
+                .post(async_jobs::post_job)
+                .delete(async_jobs::delete_job),
+        )
+        .route(
+            "/tap/async/{id}/phase",
+            get(async_jobs::phase).post(async_jobs::post_phase),
+        )
+        .route(
+            "/tap/async/{id}/executionduration",
+            get(async_jobs::execution_duration).post(async_jobs::post_execution_duration),
+        )
+        .route(
+            "/tap/async/{id}/destruction",
+            get(async_jobs::destruction).post(async_jobs::post_destruction),
+        )
+        .route("/tap/async/{id}/quote", get(async_jobs::quote))
+        .route("/tap/async/{id}/owner", get(async_jobs::owner))
+        .route("/tap/async/{id}/error", get(async_jobs::error))
+        .route("/tap/async/{id}/results", get(async_jobs::results))
+        .route(
+            "/tap/async/{id}/parameters",
+            get(async_jobs::parameters).post(async_jobs::post_parameters),
+        )
+        .layer(tower_http::compression::CompressionLayer::new());
     let documents = Router::new()
         .route("/", get(root))
         .route("/tap", get(root))
@@ -149,6 +204,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         // gzip (or deflate, br, zstd) when the client's Accept-Encoding asks.
         .layer(tower_http::compression::CompressionLayer::new());
     results
+        .merge(jobs)
         .merge(documents)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -178,6 +234,28 @@ async fn not_found(uri: axum::http::Uri) -> ServiceError {
         "nothing at {}; the service's root lists its endpoints",
         uri.path()
     ))
+}
+
+/// Starts the asynchronous jobs of `state`: jobs in `store`, run by this
+/// service's engine in the queues of `config`. Jobs that a previous run
+/// left are recovered first (see [`uws_jobs::OnRestart`]).
+pub async fn start_jobs(
+    state: &Arc<AppState>,
+    store: uws_jobs::Store,
+    config: uws_jobs::JobsConfig,
+) -> Result<(), uws_jobs::Error> {
+    let runner = job_runner::TapRunner {
+        state: std::sync::OnceLock::new(),
+    };
+    let _ = runner.state.set(Arc::downgrade(state));
+    let system = uws_jobs::JobSystem::start(store, config, Arc::new(runner)).await?;
+    if let Err(system) = state.jobs.set(system) {
+        system.shut_down();
+        return Err(uws_jobs::Error::BadValue(
+            "the jobs were started twice".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves; then stops
@@ -222,6 +300,10 @@ pub async fn serve(
         _ = idle => {}
     }
     // Whatever still runs is cancelled; its response ends with an error.
+    // Executing jobs stay EXECUTING in the store, for the next start.
+    if let Some(jobs) = state.jobs.get() {
+        jobs.shut_down();
+    }
     engine.shut_down();
     match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
         Ok(result) => result,
@@ -240,6 +322,7 @@ async fn root(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
         "Corvus TAP service\n\n\
 TAP endpoint:        {0}\n\
 Synchronous queries: {0}/sync?LANG=ADQL&QUERY=...\n\
+Async jobs (UWS):    {0}/async\n\
 Tables:              {0}/tables\n\
 Capabilities:        {0}/capabilities\n\
 Availability:        {0}/availability\n\

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The endpoints counted apart.
 const ENDPOINTS: &[&str] = &[
     "sync",
+    "async",
     "scs",
     "tables",
     "capabilities",
@@ -52,6 +53,8 @@ fn endpoint(path: &str) -> usize {
         "scs"
     } else if path.starts_with("/tap/tables") {
         "tables"
+    } else if path.starts_with("/tap/async") {
+        "async"
     } else {
         path.trim_start_matches("/tap/").trim_start_matches('/')
     };
@@ -113,6 +116,13 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             s,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
             v.load(Ordering::Relaxed)
+        );
+    }
+    if let Some(jobs) = state.jobs.get() {
+        let _ = writeln!(
+            s,
+            "# HELP corvus_jobs_executing Asynchronous jobs executing now.\n# TYPE corvus_jobs_executing gauge\ncorvus_jobs_executing {}",
+            jobs.executing()
         );
     }
     let load = state.engine.load();

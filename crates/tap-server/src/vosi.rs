@@ -149,6 +149,15 @@ pub(crate) fn capability_elements(state: &AppState) -> String {
         s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-http\"/>\n");
         s.push_str("<uploadMethod ivo-id=\"ivo://ivoa.net/std/TAPRegExt#upload-https\"/>\n");
     }
+    // TAPRegExt 1.0 §2.3: how long an asynchronous job's results are kept.
+    if let Some(jobs) = state.jobs.get() {
+        let c = jobs.config();
+        let _ = writeln!(
+            s,
+            "<retentionPeriod><default>{}</default><hard>{}</hard></retentionPeriod>",
+            c.destruction_seconds, c.max_destruction_seconds
+        );
+    }
     // TAPRegExt 1.0 §2.4: how long a (synchronous) query may run.
     let _ = writeln!(
         s,

@@ -1,0 +1,198 @@
+//! UWS 1.1 documents (appendix B's schema): the job list, a job, its
+//! results and its parameters. Corvus's own job information (queue,
+//! progress, result rows) goes in `jobInfo` (any content, UWS 1.1
+//! §2.2.2.2) and in `urn:uwscustom` attributes of a result, which the
+//! schema leaves open for that.
+
+use std::fmt::Write;
+use table_writers::xml_escape;
+use uws_jobs::{Job, JobSummary, Millis};
+
+const NAMESPACES: &str = "xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
+const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+/// The namespace of Corvus's job information.
+pub(crate) const CORVUS_NS: &str = "urn:corvus:jobinfo";
+
+/// `<uws:jobs>`: one `jobref` per job, each linking to its job.
+pub(crate) fn jobs(list: &[JobSummary], async_url: &str) -> String {
+    let mut s = String::with_capacity(64 + list.len() * 260);
+    s.push_str(HEAD);
+    let _ = writeln!(s, "<uws:jobs version=\"1.1\" {NAMESPACES}>");
+    for j in list {
+        let _ = write!(
+            s,
+            "<uws:jobref id=\"{id}\" xlink:href=\"{async_url}/{id}\"><uws:phase>{}</uws:phase>",
+            j.phase,
+            id = j.id
+        );
+        if let Some(r) = &j.run_id {
+            let _ = write!(s, "<uws:runId>{}</uws:runId>", xml_escape(r));
+        }
+        owner(&mut s, &j.owner);
+        let _ = writeln!(
+            s,
+            "<uws:creationTime>{}</uws:creationTime></uws:jobref>",
+            j.creation_time.to_iso()
+        );
+    }
+    s.push_str("</uws:jobs>\n");
+    s
+}
+
+fn owner(s: &mut String, owner: &Option<String>) {
+    match owner {
+        Some(o) => {
+            let _ = write!(s, "<uws:ownerId>{}</uws:ownerId>", xml_escape(o));
+        }
+        None => s.push_str("<uws:ownerId xsi:nil=\"true\"/>"),
+    }
+}
+
+fn time(s: &mut String, element: &str, t: Option<Millis>) {
+    match t {
+        Some(t) => {
+            let _ = write!(s, "<uws:{element}>{}</uws:{element}>", t.to_iso());
+        }
+        None => {
+            let _ = write!(s, "<uws:{element} xsi:nil=\"true\"/>");
+        }
+    }
+}
+
+/// What the HTTP layer adds to a stored job: its URL and live progress.
+pub(crate) struct JobView<'a> {
+    pub(crate) job: &'a Job,
+    /// `<base>/async/<id>`.
+    pub(crate) url: String,
+    /// Rows read and rows estimated, while it executes.
+    pub(crate) progress: Option<(u64, u64)>,
+}
+
+/// `<uws:job>`, its elements in the schema's order.
+pub(crate) fn job(v: &JobView<'_>) -> String {
+    let j = v.job;
+    let mut s = String::with_capacity(2048);
+    s.push_str(HEAD);
+    let _ = writeln!(s, "<uws:job version=\"1.1\" {NAMESPACES}>");
+    let _ = writeln!(s, "<uws:jobId>{}</uws:jobId>", j.id);
+    if let Some(r) = &j.run_id {
+        let _ = writeln!(s, "<uws:runId>{}</uws:runId>", xml_escape(r));
+    }
+    owner(&mut s, &j.owner);
+    let _ = writeln!(s, "\n<uws:phase>{}</uws:phase>", j.phase);
+    time(&mut s, "quote", j.quote);
+    let _ = writeln!(
+        s,
+        "\n<uws:creationTime>{}</uws:creationTime>",
+        j.creation_time.to_iso()
+    );
+    time(&mut s, "startTime", j.start_time);
+    time(&mut s, "endTime", j.end_time);
+    let _ = writeln!(
+        s,
+        "\n<uws:executionDuration>{}</uws:executionDuration>",
+        j.execution_seconds.min(i32::MAX as u64)
+    );
+    time(&mut s, "destruction", Some(j.destruction));
+    s.push('\n');
+    parameters_into(&mut s, j, &v.url, false);
+    results_into(&mut s, j, &v.url, false);
+    if let Some(e) = &j.error {
+        let _ = writeln!(
+            s,
+            "<uws:errorSummary type=\"{}\" hasDetail=\"true\"><uws:message>{}</uws:message></uws:errorSummary>",
+            e.kind.as_str(),
+            xml_escape(&e.message)
+        );
+    }
+    let _ = write!(
+        s,
+        "<uws:jobInfo><corvus:queue xmlns:corvus=\"{CORVUS_NS}\">{}</corvus:queue>",
+        xml_escape(&j.queue)
+    );
+    let (read, estimated) = match (v.progress, j.results.first()) {
+        (Some(p), _) => (Some(p.0), p.1),
+        (None, Some(r)) => (Some(r.rows), j.estimated_rows.unwrap_or(0)),
+        (None, None) => (None, j.estimated_rows.unwrap_or(0)),
+    };
+    let _ = write!(s, "<corvus:progress xmlns:corvus=\"{CORVUS_NS}\"");
+    if let Some(read) = read.filter(|_| v.progress.is_some()) {
+        let _ = write!(s, " rowsRead=\"{read}\"");
+    }
+    if estimated > 0 {
+        let _ = write!(s, " rowsEstimated=\"{estimated}\"");
+    }
+    s.push_str("/>");
+    if let Some(r) = j.results.first() {
+        let _ = write!(
+            s,
+            "<corvus:result xmlns:corvus=\"{CORVUS_NS}\" rows=\"{}\" bytes=\"{}\" overflow=\"{}\"/>",
+            r.rows, r.size, r.overflow
+        );
+    }
+    s.push_str("</uws:jobInfo>\n</uws:job>\n");
+    s
+}
+
+/// `<uws:results>` alone, for `/results`.
+pub(crate) fn results(j: &Job, url: &str) -> String {
+    let mut s = String::from(HEAD);
+    results_into(&mut s, j, url, true);
+    s
+}
+
+fn results_into(s: &mut String, j: &Job, url: &str, root: bool) {
+    let ns = if root {
+        format!(" {NAMESPACES} xmlns:uwsc=\"urn:uwscustom\"")
+    } else {
+        " xmlns:uwsc=\"urn:uwscustom\"".to_string()
+    };
+    let _ = writeln!(s, "<uws:results{ns}>");
+    for r in &j.results {
+        let _ = writeln!(
+            s,
+            "<uws:result id=\"{id}\" xlink:href=\"{url}/results/{id}\" size=\"{}\" mime-type=\"{}\" uwsc:rows=\"{}\" uwsc:overflow=\"{}\"/>",
+            r.size,
+            xml_escape(&r.mime_type),
+            r.rows,
+            r.overflow,
+            id = xml_escape(&r.id)
+        );
+    }
+    s.push_str("</uws:results>\n");
+}
+
+/// `<uws:parameters>` alone, for `/parameters`.
+pub(crate) fn parameters(j: &Job, url: &str) -> String {
+    let mut s = String::from(HEAD);
+    parameters_into(&mut s, j, url, true);
+    s
+}
+
+fn parameters_into(s: &mut String, j: &Job, url: &str, root: bool) {
+    let ns = if root {
+        format!(" {NAMESPACES}")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(s, "<uws:parameters{ns}>");
+    for (name, value) in &j.parameters {
+        let id = xml_escape(&name.to_ascii_lowercase());
+        let _ = writeln!(
+            s,
+            "<uws:parameter id=\"{id}\">{}</uws:parameter>",
+            xml_escape(value)
+        );
+    }
+    // An inline upload is also a parameter by reference, its content at
+    // /parameters/NAME (UWS 1.1 §2.2.3.1.1).
+    for part in crate::job_runner::inline_part_names(j) {
+        let _ = writeln!(
+            s,
+            "<uws:parameter id=\"{}\" byReference=\"true\">{url}/parameters/{}</uws:parameter>",
+            xml_escape(&part),
+            crate::job_runner::url_segment(&part)
+        );
+    }
+    s.push_str("</uws:parameters>\n");
+}
