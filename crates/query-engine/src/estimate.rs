@@ -8,8 +8,8 @@ use crate::session::Engine;
 use adql_planner::Translation;
 use datafusion::common::stats::Precision;
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// What a query is expected to cost, before it runs.
@@ -67,18 +67,20 @@ impl ScanRate {
 }
 
 /// Rows an executing plan has read so far: the output of its leaves (the
-/// scans), from the live metrics DataFusion keeps on each node.
+/// scans), from the live metrics DataFusion keeps on each node. It holds
+/// the plan weakly: some plans keep their operators' state (a join's hash
+/// table), which must go with the query, not with whoever watches it.
 #[derive(Clone)]
-pub struct ScanProgress(Arc<dyn ExecutionPlan>);
+pub struct ScanProgress(Weak<dyn ExecutionPlan>);
 
 impl ScanProgress {
-    pub(crate) fn new(plan: Arc<dyn ExecutionPlan>) -> ScanProgress {
-        ScanProgress(plan)
+    pub(crate) fn new(plan: &Arc<dyn ExecutionPlan>) -> ScanProgress {
+        ScanProgress(Arc::downgrade(plan))
     }
 
-    /// Rows read by the plan's scans so far.
-    pub fn rows_read(&self) -> u64 {
-        leaf_rows(self.0.as_ref())
+    /// Rows read by the plan's scans so far; `None` once the query is over.
+    pub fn rows_read(&self) -> Option<u64> {
+        self.0.upgrade().map(|plan| leaf_rows(plan.as_ref()))
     }
 }
 

@@ -161,7 +161,7 @@ impl Engine {
             .watchers
             .running()?
             .spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
-        let progress = ScanProgress::new(Arc::clone(&plan));
+        let progress = ScanProgress::new(&plan);
         let producer = Producer {
             plan,
             shared: Arc::clone(shared),
@@ -313,9 +313,6 @@ enum Stop {
 
 impl Producer {
     async fn run(self) {
-        let started = std::time::Instant::now();
-        let progress = ScanProgress::new(Arc::clone(&self.plan));
-        let shared = Arc::clone(&self.shared);
         let ends = self.ends.clone();
         let interrupt = Arc::clone(&self.interrupt);
         // Whatever the producer awaits (a batch, room in the channel), the
@@ -331,14 +328,8 @@ impl Producer {
             Err(Stop::Error(_)) if interrupt.load(Ordering::Relaxed) => Err(ends.reason()),
             other => other,
         };
-        match outcome {
-            Err(Stop::Error(e)) => {
-                let _ = ends.tx.send(Err(e)).await;
-            }
-            Ok(()) => shared
-                .scan_rate
-                .record(progress.rows_read(), started.elapsed()),
-            Err(Stop::Gone) => {}
+        if let Err(Stop::Error(e)) = outcome {
+            let _ = ends.tx.send(Err(e)).await;
         }
     }
 
@@ -347,6 +338,7 @@ impl Producer {
         let send = |m: Result<Message>| async move { tx.send(m).await.map_err(|_| Stop::Gone) };
         let mut stream = execute_stream(Arc::clone(&self.plan), Arc::clone(&self.task))
             .map_err(|e| Stop::Error(e.into()))?;
+        let started = std::time::Instant::now();
         let mut sent: u64 = 0;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| Stop::Error(e.into()))?;
@@ -368,6 +360,10 @@ impl Producer {
             if batch.num_rows() > 0 {
                 send(Ok(Message::Rows(batch))).await?;
             }
+        }
+        // A whole scan tells the rate at which this machine reads rows.
+        if let Some(rows) = ScanProgress::new(&self.plan).rows_read() {
+            self.shared.scan_rate.record(rows, started.elapsed());
         }
         send(Ok(Message::End(Completion::Complete))).await
     }

@@ -4,10 +4,10 @@
 //! file instead of a response. An abort or the job's time limit cancels
 //! the query through the same token that a vanished client would.
 
+use crate::AppState;
 use crate::error::ServiceError;
 use crate::request::{Params, QueryRequest};
 use crate::uploads::{self, Parts};
-use crate::{AppState, Limits};
 use catalog_model::AllowAll;
 use futures::future::BoxFuture;
 use query_engine::{Ending, Engine, FileSink, QueryOptions, write_result};
@@ -119,8 +119,8 @@ fn report_progress(
     progress: Arc<Progress>,
 ) -> tokio::task::AbortHandle {
     tokio::spawn(async move {
-        loop {
-            progress.set_rows_read(scan.rows_read());
+        while let Some(rows) = scan.rows_read() {
+            progress.set_rows_read(rows);
             tokio::time::sleep(PROGRESS_EVERY).await;
         }
     })
@@ -235,22 +235,6 @@ pub(crate) fn url_segment(name: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Checks a job's parameters as a synchronous query's are checked, when
-/// they are complete enough to run (a job may be created empty and given
-/// its parameters later, UWS 1.1 §2.1.11).
-pub(crate) fn check_parameters(
-    pairs: &[(String, String)],
-    limits: &Limits,
-) -> Result<(), ServiceError> {
-    let params = Params::from_pairs(pairs.to_vec());
-    if params.get("QUERY").is_none() {
-        crate::request::format_of(&params)?;
-        crate::request::maxrec_of(&params, limits)?;
-        return Ok(());
-    }
-    QueryRequest::from_tap(&params, limits).map(|_| ())
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ const ENDPOINTS: &[&str] = &[
 /// The service's counters.
 #[derive(Default)]
 pub struct Metrics {
-    requests: [AtomicU64; 8],
+    requests: [AtomicU64; ENDPOINTS.len()],
     /// Queries whose result started streaming.
     pub(crate) queries: AtomicU64,
     /// Requests answered with an error status (4xx or 5xx).

@@ -1,8 +1,8 @@
 //! UWS 1.1 documents (appendix B's schema): the job list, a job, its
 //! results and its parameters. Corvus's own job information (queue,
-//! progress, result rows) goes in `jobInfo` (any content, UWS 1.1
-//! §2.2.2.2) and in `urn:uwscustom` attributes of a result, which the
-//! schema leaves open for that.
+//! progress, the result's rows) goes in `jobInfo` (any content, UWS 1.1
+//! §2.2.2.2), as elements in no namespace: a namespace of our own would
+//! have no schema for validators to load (taplint warns of it).
 
 use std::fmt::Write;
 use table_writers::xml_escape;
@@ -10,8 +10,6 @@ use uws_jobs::{Job, JobSummary, Millis};
 
 const NAMESPACES: &str = "xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
 const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-/// The namespace of Corvus's job information.
-pub(crate) const CORVUS_NS: &str = "urn:corvus:jobinfo";
 
 /// `<uws:jobs>`: one `jobref` per job, each linking to its job.
 pub(crate) fn jobs(list: &[JobSummary], async_url: &str) -> String {
@@ -105,17 +103,13 @@ pub(crate) fn job(v: &JobView<'_>) -> String {
             xml_escape(&e.message)
         );
     }
-    let _ = write!(
-        s,
-        "<uws:jobInfo><corvus:queue xmlns:corvus=\"{CORVUS_NS}\">{}</corvus:queue>",
-        xml_escape(&j.queue)
-    );
+    let _ = write!(s, "<uws:jobInfo><queue>{}</queue>", xml_escape(&j.queue));
     let (read, estimated) = match (v.progress, j.results.first()) {
         (Some(p), _) => (Some(p.0), p.1),
         (None, Some(r)) => (Some(r.rows), j.estimated_rows.unwrap_or(0)),
         (None, None) => (None, j.estimated_rows.unwrap_or(0)),
     };
-    let _ = write!(s, "<corvus:progress xmlns:corvus=\"{CORVUS_NS}\"");
+    s.push_str("<progress");
     if let Some(read) = read.filter(|_| v.progress.is_some()) {
         let _ = write!(s, " rowsRead=\"{read}\"");
     }
@@ -126,7 +120,7 @@ pub(crate) fn job(v: &JobView<'_>) -> String {
     if let Some(r) = j.results.first() {
         let _ = write!(
             s,
-            "<corvus:result xmlns:corvus=\"{CORVUS_NS}\" rows=\"{}\" bytes=\"{}\" overflow=\"{}\"/>",
+            "<result rows=\"{}\" bytes=\"{}\" overflow=\"{}\"/>",
             r.rows, r.size, r.overflow
         );
     }
@@ -143,19 +137,17 @@ pub(crate) fn results(j: &Job, url: &str) -> String {
 
 fn results_into(s: &mut String, j: &Job, url: &str, root: bool) {
     let ns = if root {
-        format!(" {NAMESPACES} xmlns:uwsc=\"urn:uwscustom\"")
+        format!(" {NAMESPACES}")
     } else {
-        " xmlns:uwsc=\"urn:uwscustom\"".to_string()
+        String::new()
     };
     let _ = writeln!(s, "<uws:results{ns}>");
     for r in &j.results {
         let _ = writeln!(
             s,
-            "<uws:result id=\"{id}\" xlink:href=\"{url}/results/{id}\" size=\"{}\" mime-type=\"{}\" uwsc:rows=\"{}\" uwsc:overflow=\"{}\"/>",
+            "<uws:result id=\"{id}\" xlink:href=\"{url}/results/{id}\" size=\"{}\" mime-type=\"{}\"/>",
             r.size,
             xml_escape(&r.mime_type),
-            r.rows,
-            r.overflow,
             id = xml_escape(&r.id)
         );
     }
