@@ -102,12 +102,17 @@ pub(crate) async fn list(
             _ => {}
         }
     }
-    let list = jobs.list(&state.viewer(&headers), &filter).await?;
     let url = state.async_url();
-    // Rendering 10^5 lines is CPU work: off the threads that answer requests.
-    let body = tokio::task::spawn_blocking(move || uws_xml::jobs(&list, &url))
-        .await
-        .map_err(|e| ServiceError::internal("cannot list the jobs", e))?;
+    // Rendered as the rows are read, off the threads that answer requests.
+    let mut body = jobs
+        .fold(
+            &state.viewer(&headers),
+            &filter,
+            uws_xml::jobs_head(1 << 16),
+            move |s, job| uws_xml::jobref(s, job, &url),
+        )
+        .await?;
+    body.push_str(uws_xml::JOBS_END);
     Ok(xml(body))
 }
 

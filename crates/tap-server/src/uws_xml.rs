@@ -6,41 +6,52 @@
 
 use std::fmt::Write;
 use table_writers::xml_escape;
-use uws_jobs::{Job, JobSummary, Millis};
+use uws_jobs::{Job, Millis, SummaryRef};
 
 const NAMESPACES: &str = "xmlns:uws=\"http://www.ivoa.net/xml/UWS/v1.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"";
 const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
-/// `<uws:jobs>`: one `jobref` per job, each linking to its job.
-pub(crate) fn jobs(list: &[JobSummary], async_url: &str) -> String {
-    let mut s = String::with_capacity(64 + list.len() * 260);
+/// `<uws:jobs>`: its head; then [`jobref`] for each job, then [`JOBS_END`].
+pub(crate) fn jobs_head(capacity: usize) -> String {
+    let mut s = String::with_capacity(capacity);
     s.push_str(HEAD);
     let _ = writeln!(s, "<uws:jobs version=\"1.1\" {NAMESPACES}>");
-    for j in list {
-        let _ = write!(
-            s,
-            "<uws:jobref id=\"{id}\" xlink:href=\"{async_url}/{id}\"><uws:phase>{}</uws:phase>",
-            j.phase,
-            id = j.id
-        );
-        if let Some(r) = &j.run_id {
-            let _ = write!(s, "<uws:runId>{}</uws:runId>", xml_escape(r));
-        }
-        owner(&mut s, &j.owner);
-        let _ = writeln!(
-            s,
-            "<uws:creationTime>{}</uws:creationTime></uws:jobref>",
-            j.creation_time.to_iso()
-        );
-    }
-    s.push_str("</uws:jobs>\n");
     s
 }
 
-fn owner(s: &mut String, owner: &Option<String>) {
+/// The end of `<uws:jobs>`.
+pub(crate) const JOBS_END: &str = "</uws:jobs>\n";
+
+/// One `jobref` of the job list, linking to its job. With push_str, not
+/// write!: a list of 10^5 jobs is rendered in one go.
+pub(crate) fn jobref(s: &mut String, j: &SummaryRef<'_>, async_url: &str) {
+    s.push_str("<uws:jobref id=\"");
+    s.push_str(j.id);
+    s.push_str("\" xlink:href=\"");
+    s.push_str(async_url);
+    s.push('/');
+    s.push_str(j.id);
+    s.push_str("\"><uws:phase>");
+    s.push_str(j.phase.as_str());
+    s.push_str("</uws:phase>");
+    if let Some(r) = j.run_id {
+        s.push_str("<uws:runId>");
+        s.push_str(&xml_escape(r));
+        s.push_str("</uws:runId>");
+    }
+    owner(s, j.owner);
+    s.push_str("<uws:creationTime>");
+    j.creation_time.write_iso(s);
+    s.push_str("</uws:creationTime></uws:jobref>\n");
+}
+
+/// `ownerId`: nil for the anonymous owner (the element is required).
+fn owner(s: &mut String, owner: Option<&str>) {
     match owner {
         Some(o) => {
-            let _ = write!(s, "<uws:ownerId>{}</uws:ownerId>", xml_escape(o));
+            s.push_str("<uws:ownerId>");
+            s.push_str(&xml_escape(o));
+            s.push_str("</uws:ownerId>");
         }
         None => s.push_str("<uws:ownerId xsi:nil=\"true\"/>"),
     }
@@ -76,7 +87,7 @@ pub(crate) fn job(v: &JobView<'_>) -> String {
     if let Some(r) = &j.run_id {
         let _ = writeln!(s, "<uws:runId>{}</uws:runId>", xml_escape(r));
     }
-    owner(&mut s, &j.owner);
+    owner(&mut s, j.owner.as_deref());
     let _ = writeln!(s, "\n<uws:phase>{}</uws:phase>", j.phase);
     time(&mut s, "quote", j.quote);
     let _ = writeln!(

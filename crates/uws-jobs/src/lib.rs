@@ -34,7 +34,7 @@ pub use model::{
     ErrorKind, Job, JobFailure, JobId, JobResult, JobSummary, ListFilter, Parameter, Phase,
     Progress, Viewer,
 };
-pub use store::{Change, Store};
+pub use store::{Change, Store, SummaryRef};
 pub use system::{JobSystem, NewJob, RunContext, Runner};
 pub use time::Millis;
 pub use tokio_util::sync::CancellationToken;

@@ -39,9 +39,10 @@ CREATE TABLE IF NOT EXISTS uws_jobs (
     results TEXT NOT NULL,          -- JSON [JobResult, ...]
     abort_requested INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
--- The owner's job list, newest first, read from the index alone.
-CREATE INDEX IF NOT EXISTS uws_jobs_by_owner
-    ON uws_jobs (owner, creation_time, phase, run_id);
+-- The owner's job list, in creation order (ties by id) and read from the
+-- index alone: no table row and no sort.
+CREATE INDEX IF NOT EXISTS uws_jobs_by_owner_time
+    ON uws_jobs (owner, creation_time, id, phase, run_id);
 CREATE INDEX IF NOT EXISTS uws_jobs_by_phase ON uws_jobs (phase);
 CREATE INDEX IF NOT EXISTS uws_jobs_by_destruction ON uws_jobs (destruction);
 ";
@@ -129,6 +130,27 @@ impl Store {
     /// The jobs `viewer` may see that pass `filter`, oldest first, or with
     /// LAST newest first (UWS 1.1 §2.2.2.1).
     pub fn list(&self, viewer: &Viewer, filter: &ListFilter) -> Result<Vec<JobSummary>> {
+        self.fold(viewer, filter, Vec::new(), |list, j| {
+            list.push(JobSummary {
+                id: JobId::stored(j.id.to_string()),
+                phase: j.phase,
+                run_id: j.run_id.map(str::to_string),
+                owner: j.owner.map(str::to_string),
+                creation_time: j.creation_time,
+            })
+        })
+    }
+
+    /// Folds the jobs [`Store::list`] would return into `init`, each seen
+    /// as borrowed text straight from SQLite's row: a list of 10^5 jobs is
+    /// rendered without a copy of each.
+    pub fn fold<A>(
+        &self,
+        viewer: &Viewer,
+        filter: &ListFilter,
+        init: A,
+        mut f: impl FnMut(&mut A, &SummaryRef<'_>),
+    ) -> Result<A> {
         let mut sql = String::from(
             "SELECT id, phase, run_id, owner, creation_time FROM uws_jobs WHERE 1 = 1",
         );
@@ -160,16 +182,22 @@ impl Store {
         }
         self.read(|c| {
             let mut statement = c.prepare_cached(&sql)?;
-            let rows = statement.query_map(params_from_iter(args), |row| {
-                Ok(JobSummary {
-                    id: JobId::stored(row.get(0)?),
-                    phase: phase_of(row, 1)?,
-                    run_id: row.get(2)?,
-                    owner: owner_of(row.get(3)?),
+            let mut rows = statement.query(params_from_iter(args))?;
+            let mut acc = init;
+            while let Some(row) = rows.next()? {
+                let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+                    Ok(row.get_ref(i)?.as_str_or_null()?)
+                };
+                let job = SummaryRef {
+                    id: text(0)?.unwrap_or_default(),
+                    phase: text(1)?.and_then(Phase::parse).unwrap_or(Phase::Unknown),
+                    run_id: text(2)?,
+                    owner: text(3)?.filter(|o| !o.is_empty()),
                     creation_time: Millis(row.get(4)?),
-                })
-            })?;
-            rows.collect()
+                };
+                f(&mut acc, &job);
+            }
+            Ok(acc)
         })
     }
 
@@ -279,6 +307,21 @@ impl Store {
             rows.collect()
         })
     }
+}
+
+/// A line of a job list, borrowed from the store's row.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryRef<'a> {
+    /// The job's identifier.
+    pub id: &'a str,
+    /// Its phase.
+    pub phase: Phase,
+    /// The owner's label.
+    pub run_id: Option<&'a str>,
+    /// Its owner; `None`: anonymous.
+    pub owner: Option<&'a str>,
+    /// When it was created.
+    pub creation_time: Millis,
 }
 
 /// Columns to set along with a phase change.

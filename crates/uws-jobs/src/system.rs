@@ -360,6 +360,19 @@ impl JobSystem {
         blocking(move || s.inner.store.list(&v, &f)).await
     }
 
+    /// Folds the jobs `viewer` may see into `init` (see [`Store::fold`]),
+    /// off the async threads.
+    pub async fn fold<A: Send + 'static>(
+        &self,
+        viewer: &Viewer,
+        filter: &ListFilter,
+        init: A,
+        f: impl FnMut(&mut A, &crate::SummaryRef<'_>) + Send + 'static,
+    ) -> Result<A> {
+        let (s, v, fl) = (self.clone(), viewer.clone(), filter.clone());
+        blocking(move || s.inner.store.fold(&v, &fl, init, f)).await
+    }
+
     /// How far executing job `id` has come: rows read and rows estimated.
     pub fn progress(&self, id: &JobId) -> Option<(u64, u64)> {
         self.lock().running.get(id).map(|r| r.progress.get())
