@@ -73,6 +73,15 @@ def line_of(listing, jid):
     return lines[0] if lines else None
 
 
+def rebase(service, *jobs):
+    """Job URLs at `service`'s address: each argument a URL or a collection of URLs (a list then)."""
+    def one(job):
+        if isinstance(job, str):
+            return f"{service.url}/async/{job_id(job)}"
+        return [one(j) for j in job]
+    return [one(job) for job in jobs]
+
+
 def error_message(jobs, job):
     return jobs.xml(job).findtext("uws:errorSummary/uws:message", namespaces=NS)
 
@@ -138,10 +147,16 @@ def test_every_job_survives_a_killed_service(data_dir, tmp_path):
         assert (data_dir / "results" / job_id(job) / "result").read_bytes() == body
 
     with Service(data_dir, config) as service:
+        # The same jobs at the new service's address (its port is another).
         anon, carol = Jobs(service.url), Jobs(service.url, "carol")
-        owners = {job: (carol if job == csv_job else anon) for job in completed}
+        (completed, doomed, failed, aborted, pending, executing, queued_quick, queued_slow, queued_doomed,
+         csv_job) = rebase(service, completed, doomed, failed, aborted, pending, executing, queued_quick,
+                           queued_slow, queued_doomed, csv_job)
+        results = {f"{service.url}/async/{job_id(job)}": body for job, body in results.items()}
+        every = [*completed, doomed, failed, aborted, pending, executing, queued_quick, queued_slow,
+                 queued_doomed]
         for job, body in results.items():
-            jobs = owners[job]
+            jobs = carol if job == csv_job else anon
             assert jobs.phase(job) == "COMPLETED"
             assert jobs.result(job).content == body
             assert jobs.xml(job).find("uws:results/uws:result", NS).get("size") == str(len(body))
@@ -191,6 +206,7 @@ def test_with_executing_on_restart_error_the_interrupted_job_fails_saying_why(da
         service.kill()
     with Service(data_dir, config) as service:
         jobs = Jobs(service.url)
+        executing, queued, pending = rebase(service, executing, queued, pending)
         try:
             doc = jobs.xml(executing)
             assert job_phase(doc) == "ERROR"
