@@ -18,8 +18,8 @@ import pyvo
 import requests
 
 from conftest import UWS_VENV, running_service
-from uws_jobs import (HREF, NS, QUICK, ROWS, SLOW, Jobs, job_id, job_phase, jobs_config,
-                      validate)
+from uws_jobs import (HREF, INFO_PROGRESS, INFO_QUEUE, NS, QUICK, ROWS, SLOW, Jobs, job_id,
+                      job_phase, jobs_config, validate)
 
 UWS = UWS_VENV / "bin" / "uws"
 QUICK_HIPS = list(range(1, 11))
@@ -281,6 +281,27 @@ def test_uws_client_runs_at_creation_and_shows_the_error(service):
         uws(service, "job", "delete", jid)
 
 
+def test_uws_client_changes_a_pending_job_and_aborts_it_running(service):
+    created = uws(service, "job", "new", "LANG=ADQL", "QUERY=SELECT TOP 1 hip FROM hip.main", "QUEUE=short")
+    jid = re.search(r"^Job ID: (\S+)$", created, re.M).group(1)
+    try:
+        changed = uws(service, "job", "set", jid, f"QUERY={SLOW}")
+        assert shown_phase(changed) == "PENDING"
+        assert re.search(r"^\s*Parameter query\s+SELECT COUNT\(\*\) AS n FROM hip\.main AS a JOIN", changed,
+                         re.M | re.I), changed
+        uws(service, "job", "run", jid)
+        shown = uws(service, "job", "show", jid, "--wait", "30", "--phase", "QUEUED")
+        assert shown_phase(shown) == "EXECUTING", shown
+        started = time.monotonic()
+        # It posts PHASE=ABORT to the job itself (not to /phase), then shows the job.
+        assert shown_phase(uws(service, "job", "abort", jid)) in {"EXECUTING", "ABORTED"}
+        shown = uws(service, "job", "show", jid, "--wait", "10", "--phase", "EXECUTING")
+        assert shown_phase(shown) == "ABORTED" and time.monotonic() - started < 10, shown
+    finally:
+        requests.post(f"{service}/async/{jid}/phase", data={"PHASE": "ABORT"}, timeout=30)
+        uws(service, "job", "delete", jid)
+
+
 # Raw HTTP -----------------------------------------------------------------
 
 def test_wait_blocks_until_the_phase_changes_and_no_longer(service):
@@ -454,11 +475,9 @@ def test_a_completed_job_describes_itself(service):
         assert jobs.xml(f"{job}/{child}").tag == "{%s}%s" % (NS["uws"], child)
     result = doc.find("uws:results/uws:result", NS)
     assert result.get(ROWS) == "10" and result.get("size") == str(len(jobs.result(job).content))
-    info = doc.find("uws:jobInfo", NS)
-    assert info is not None, "no jobInfo"
-    assert info.findtext("corvus:queue", namespaces=NS) == "short"
-    progress = info.find("corvus:progress", NS)
-    assert progress is not None, "no corvus:progress in jobInfo"
+    assert doc.findtext(INFO_QUEUE, namespaces=NS) == "short"
+    progress = doc.find(INFO_PROGRESS, NS)
+    assert progress is not None, f"no {INFO_PROGRESS}"
     assert int(progress.get("rowsEstimated")) >= 10
 
 
@@ -506,15 +525,15 @@ def test_queues_run_side_by_side_and_the_long_one_in_turn(service):
         assert jobs.phase(second) == "QUEUED"  # the long queue has one worker
         # While it executes, jobInfo tells how far it got of the rows it will read.
         def progress():
-            p = jobs.xml(first).find("uws:jobInfo/corvus:progress", NS)
-            assert p is not None, "no corvus:progress in jobInfo"
+            p = jobs.xml(first).find(INFO_PROGRESS, NS)
+            assert p is not None, f"no {INFO_PROGRESS}"
             return int(p.get("rowsRead")), int(p.get("rowsEstimated"))
         read, estimated = progress()
         assert estimated > 10 ** 10  # the pairs of 117,955 stars: 1.4e10
         wait_for(lambda: progress()[0] > read, 15, "rowsRead growing")
         quick = jobs.create(QUICK, run=True)  # the short queue, by default
         jobs.wait(quick, "COMPLETED", within=30)
-        queue = {job: jobs.xml(job).findtext("uws:jobInfo/corvus:queue", namespaces=NS)
+        queue = {job: jobs.xml(job).findtext(INFO_QUEUE, namespaces=NS)
                  for job in (first, second, quick)}
         assert queue == {first: "long", second: "long", quick: "short"}
         assert jobs.phase(second) == "QUEUED"

@@ -18,7 +18,13 @@ NS = {
     "corvus": "urn:corvus:jobinfo",
 }
 HREF = "{%s}href" % NS["xlink"]
-ROWS = "{%s}rows" % NS["uwsc"]
+# Corvus's own job information, as agreed: the queue and the progress in
+# jobInfo, in a namespace of Corvus's own (UWS 1.1 §2.2.2.2 leaves jobInfo
+# open), and the result's rows in an attribute of uws:result in the
+# namespace the UWS 1.1 schema opens for that (urn:uwscustom).
+INFO_QUEUE = "uws:jobInfo/corvus:queue"  # <corvus:queue>short</corvus:queue>
+INFO_PROGRESS = "uws:jobInfo/corvus:progress"  # <corvus:progress rowsRead=".." rowsEstimated=".."/>
+ROWS = "{%s}rows" % NS["uwsc"]  # <uws:result ... uwsc:rows="10"/>
 OWNER_HEADER = "X-Remote-User"
 VALIDATE = ROOT / "tests" / "schemas" / "validate.sh"
 
