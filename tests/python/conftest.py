@@ -9,6 +9,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", pathlib.Path.home() / ".cache/corvus/target"))
 CORVUS = TARGET / "debug" / "corvus"
+# The UWS command-line client (uws-client, ported to Python 3), in a venv of
+# its own that scripts/test fills with scripts/install-uws-client.
+UWS_VENV = pathlib.Path(os.environ.get("CORVUS_UWS_VENV", pathlib.Path.home() / ".cache/corvus/uws-venv"))
 
 
 @pytest.fixture

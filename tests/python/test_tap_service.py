@@ -424,9 +424,12 @@ def test_metrics_count_queries(service):
     assert re.search(r'^corvus_http_requests_total\{endpoint="sync"\} [1-9]', text, re.M)
 
 
-# taplint stages for a sync service: QAS, UWS and UPL submit async jobs (UPL
-# uploads through /async), which Corvus does not offer yet.
-TAPLINT_STAGES = "-QAS -UWS -UPL"
+# Every taplint stage, named, so that none is left out by default: the
+# metadata (TMV TME TMS TMC), capabilities and availability (CPV CAP AVV),
+# sync and async queries (QGE QPO QAS), the UWS job system (UWS), result
+# metadata (MDQ), ObsCore and ObsLocTAP (OBS LOC, which report that the
+# service has no such tables), uploads through /async (UPL) and examples (EXA).
+TAPLINT_STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS LOC UPL EXA"
 # taplint 3.4.7 predates ADQL 2.1, whose §4.8 defines this feature key.
 KNOWN_VALIDATOR_GAPS = ['Unknown standard feature key "ivo://ivoa.net/std/TAPRegExt#features-adql-conditional"']
 
