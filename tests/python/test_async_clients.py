@@ -18,7 +18,7 @@ import pyvo
 import requests
 
 from conftest import UWS_VENV, running_service
-from uws_jobs import (HREF, INFO_PROGRESS, INFO_QUEUE, NS, QUICK, ROWS, SLOW, Jobs, job_id,
+from uws_jobs import (HREF, INFO_PROGRESS, INFO_QUEUE, INFO_RESULT, NS, QUICK, SLOW, Jobs, job_id,
                       job_phase, jobs_config, validate)
 
 UWS = UWS_VENV / "bin" / "uws"
@@ -472,7 +472,10 @@ def test_a_completed_job_describes_itself(service):
     for child in ("parameters", "results"):
         assert jobs.xml(f"{job}/{child}").tag == "{%s}%s" % (NS["uws"], child)
     result = doc.find("uws:results/uws:result", NS)
-    assert result.get(ROWS) == "10" and result.get("size") == str(len(jobs.result(job).content))
+    size = str(len(jobs.result(job).content))
+    assert result.get("size") == size
+    info = doc.find(INFO_RESULT, NS)
+    assert (info.get("rows"), info.get("bytes"), info.get("overflow")) == ("10", size, "false")
     assert doc.findtext(INFO_QUEUE, namespaces=NS) == "short"
     progress = doc.find(INFO_PROGRESS, NS)
     assert progress is not None, f"no {INFO_PROGRESS}"

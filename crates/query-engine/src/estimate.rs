@@ -66,30 +66,41 @@ impl ScanRate {
     }
 }
 
-/// Rows an executing plan has read so far: the output of its leaves (the
-/// scans), from the live metrics DataFusion keeps on each node. It holds
-/// the plan weakly: some plans keep their operators' state (a join's hash
-/// table), which must go with the query, not with whoever watches it.
+/// Rows an executing plan has read so far, counted as its estimate counts
+/// them ([`rows_to_read`]): the rows its scans have read, from the live
+/// metrics DataFusion keeps on each node, plus the pairs its nested-loop
+/// joins have compared (counted by their filters, `interrupt.rs`), so that
+/// a crossmatch's progress moves toward its estimate. It holds the plan
+/// weakly: some plans keep their operators' state (a join's hash table),
+/// which must go with the query, not with whoever watches it.
 #[derive(Clone)]
-pub struct ScanProgress(Weak<dyn ExecutionPlan>);
+pub struct ScanProgress {
+    plan: Weak<dyn ExecutionPlan>,
+    compared: Arc<AtomicU64>,
+}
 
 impl ScanProgress {
-    pub(crate) fn new(plan: &Arc<dyn ExecutionPlan>) -> ScanProgress {
-        ScanProgress(Arc::downgrade(plan))
+    pub(crate) fn new(plan: &Arc<dyn ExecutionPlan>, compared: &Arc<AtomicU64>) -> ScanProgress {
+        ScanProgress {
+            plan: Arc::downgrade(plan),
+            compared: Arc::clone(compared),
+        }
     }
 
-    /// Rows read by the plan's scans so far; `None` once the query is over.
+    /// Rows read and pairs compared so far; `None` once the query is over.
     pub fn rows_read(&self) -> Option<u64> {
-        self.0.upgrade().map(|plan| leaf_rows(plan.as_ref()))
+        let plan = self.plan.upgrade()?;
+        Some(scanned(plan.as_ref()).saturating_add(self.compared.load(Ordering::Relaxed)))
     }
 }
 
-fn leaf_rows(plan: &dyn ExecutionPlan) -> u64 {
+/// Rows the scans under `plan` have read.
+fn scanned(plan: &dyn ExecutionPlan) -> u64 {
     let children = plan.children();
     if children.is_empty() {
         return plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0) as u64;
     }
-    children.iter().map(|c| leaf_rows(c.as_ref())).sum()
+    children.iter().map(|c| scanned(c.as_ref())).sum()
 }
 
 /// The estimated cost of a plan in rows, or `None` when some input does not

@@ -136,7 +136,12 @@ impl Engine {
             return Err(Error::Cancelled(CancelReason::Shutdown));
         }
         let interrupt = Arc::new(AtomicBool::new(false));
-        let plan = interruptible(self.plan(translation, options.maxrec).await?, &interrupt)?;
+        let compared = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let plan = interruptible(
+            self.plan(translation, options.maxrec).await?,
+            &interrupt,
+            &compared,
+        )?;
         let schema = Arc::new(with_metadata(&plan.schema(), &translation.columns));
         let estimated_rows = rows_to_read(plan.as_ref());
         let lane = match estimated_rows {
@@ -161,9 +166,10 @@ impl Engine {
             .watchers
             .running()?
             .spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
-        let progress = ScanProgress::new(&plan);
+        let progress = ScanProgress::new(&plan, &compared);
         let producer = Producer {
             plan,
+            progress: progress.clone(),
             shared: Arc::clone(shared),
             task: self.ctx.task_ctx(),
             schema: Arc::clone(&schema),
@@ -289,6 +295,8 @@ async fn watch(ends: Ends, interrupt: Arc<AtomicBool>, done: CancellationToken) 
 /// The task that pulls batches out of DataFusion on a lane's pool.
 struct Producer {
     plan: Arc<dyn ExecutionPlan>,
+    /// What the plan has read, for the scan rate.
+    progress: ScanProgress,
     /// Where the rate of finished scans is kept.
     shared: Arc<crate::session::Shared>,
     task: Arc<TaskContext>,
@@ -362,7 +370,7 @@ impl Producer {
             }
         }
         // A whole scan tells the rate at which this machine reads rows.
-        if let Some(rows) = ScanProgress::new(&self.plan).rows_read() {
+        if let Some(rows) = self.progress.rows_read() {
             self.shared.scan_rate.record(rows, started.elapsed());
         }
         send(Ok(Message::End(Completion::Complete))).await

@@ -26,16 +26,18 @@ use datafusion::physical_plan::joins::{NestedLoopJoinExec, NestedLoopJoinExecBui
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The message of the error an interrupted expression fails with. The
 /// producer reports the real reason (cancelled, timed out, shutting down).
 pub(crate) const INTERRUPTED: &str = "the query was interrupted";
 
-/// `plan` with every nested-loop join filter checking `flag`.
+/// `plan` with every nested-loop join filter checking `flag`, and counting
+/// the pairs it compares into `compared` (the progress of a crossmatch).
 pub(crate) fn interruptible(
     plan: Arc<dyn ExecutionPlan>,
     flag: &Arc<AtomicBool>,
+    compared: &Arc<AtomicU64>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     plan.transform_up(|node| {
         let Some(join) = node.downcast_ref::<NestedLoopJoinExec>() else {
@@ -48,6 +50,7 @@ pub(crate) fn interruptible(
             Arc::new(Interruptible {
                 inner: Arc::clone(filter.expression()),
                 flag: Arc::clone(flag),
+                compared: Arc::clone(compared),
             }),
             filter.column_indices().to_vec(),
             Arc::clone(filter.schema()),
@@ -61,11 +64,12 @@ pub(crate) fn interruptible(
 }
 
 /// An expression that fails once its query is interrupted, and otherwise
-/// is the expression it wraps.
+/// is the expression it wraps; it counts the rows (pairs) it evaluates.
 #[derive(Debug)]
 pub(crate) struct Interruptible {
     inner: Arc<dyn PhysicalExpr>,
     flag: Arc<AtomicBool>,
+    compared: Arc<AtomicU64>,
 }
 
 impl fmt::Display for Interruptible {
@@ -99,6 +103,8 @@ impl PhysicalExpr for Interruptible {
         if self.flag.load(Ordering::Relaxed) {
             return exec_err!("{INTERRUPTED}");
         }
+        self.compared
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
         self.inner.evaluate(batch)
     }
 
@@ -114,6 +120,7 @@ impl PhysicalExpr for Interruptible {
             Ok([inner]) => Ok(Arc::new(Interruptible {
                 inner,
                 flag: Arc::clone(&self.flag),
+                compared: Arc::clone(&self.compared),
             })),
             Err(_) => exec_err!("an interruptible expression has exactly one child"),
         }

@@ -6,7 +6,7 @@ use crate::error::ServiceError;
 use crate::request::{Params, QueryRequest};
 use crate::{query, uploads};
 use axum::extract::{Form, FromRequest, Multipart, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use std::sync::Arc;
 
@@ -37,9 +37,10 @@ pub(crate) async fn sync_post(
 
 /// The parameters of a POST and, for multipart, its files.
 pub(crate) async fn read_post(
-    request: Request,
+    mut request: Request,
     state: &AppState,
 ) -> Result<(Vec<(String, String)>, uploads::Parts), ServiceError> {
+    quote_boundary(request.headers_mut());
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -69,6 +70,37 @@ pub(crate) async fn read_post(
     }
 }
 
+/// Quotes a multipart boundary sent bare with characters that RFC 2045
+/// allows only inside quotes: astroquery's TapPlus sends
+/// `boundary====1796224315831===`, which the multipart parser would refuse.
+fn quote_boundary(headers: &mut HeaderMap) {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let lower = value.to_ascii_lowercase();
+    let Some(at) = lower.find("boundary=") else {
+        return;
+    };
+    let start = at + "boundary=".len();
+    let rest = &value[start..];
+    if rest.starts_with('"') {
+        return;
+    }
+    let end = rest.find(';').map_or(value.len(), |i| start + i);
+    let boundary = value[start..end].trim();
+    // RFC 2045 tspecials: a token may hold none of them.
+    if !boundary.chars().any(|c| "()<>@,;:\\\"/[]?=".contains(c)) {
+        return;
+    }
+    let quoted = format!("{}\"{boundary}\"{}", &value[..start], &value[end..]);
+    if let Ok(v) = HeaderValue::from_str(&quoted) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+}
+
 async fn run(
     state: &Arc<AppState>,
     params: Params,
@@ -77,4 +109,36 @@ async fn run(
 ) -> Result<Response, ServiceError> {
     let request = QueryRequest::from_tap(&params, &state.limits)?;
     query::run(state, request, parts, headers, |_| {}).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_boundary_with_special_characters_is_quoted() {
+        for (sent, read) in [
+            (
+                "multipart/form-data; boundary====1796224315831===",
+                "multipart/form-data; boundary=\"===1796224315831===\"",
+            ),
+            (
+                "multipart/form-data; boundary=a=b; charset=utf-8",
+                "multipart/form-data; boundary=\"a=b\"; charset=utf-8",
+            ),
+            (
+                "multipart/form-data; boundary=plain",
+                "multipart/form-data; boundary=plain",
+            ),
+            (
+                "multipart/form-data; boundary=\"q=q\"",
+                "multipart/form-data; boundary=\"q=q\"",
+            ),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(sent));
+            quote_boundary(&mut h);
+            assert_eq!(h[header::CONTENT_TYPE], read);
+        }
+    }
 }
