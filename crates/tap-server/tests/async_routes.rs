@@ -416,3 +416,52 @@ async fn owners_are_apart_limits_are_named_and_values_clamped() {
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     assert_eq!(s.get(&slow, ann).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_that_cannot_be_stored_ends_the_job_in_error() {
+    let s = service(|_| {}).await;
+    let job = s
+        .create(
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT TOP 3 id FROM sky.spiral"),
+            ],
+            None,
+        )
+        .await;
+    // The job's folder is replaced by a file: nothing can be written there
+    // (file permissions would not stop the root user the tests may run as).
+    let id = job.rsplit('/').next().unwrap();
+    let folder = s._dir.path().join("results").join(id);
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, b"in the way").unwrap();
+    s.post(&format!("{job}/phase"), &[("PHASE", "RUN")], None)
+        .await;
+    let failed = s.finished(&job, None).await;
+    assert!(failed.contains("<uws:phase>ERROR</uws:phase>"), "{failed}");
+    assert!(
+        failed.contains("cannot store results")
+            && !failed.contains(s._dir.path().to_str().unwrap()),
+        "{failed}"
+    );
+    // The service goes on answering.
+    assert_eq!(
+        s.get("/tap/availability", None).await.status,
+        StatusCode::OK
+    );
+    let next = s
+        .create(
+            &[
+                ("LANG", "ADQL"),
+                ("QUERY", "SELECT TOP 1 id FROM sky.spiral"),
+                ("PHASE", "RUN"),
+            ],
+            None,
+        )
+        .await;
+    assert!(
+        s.finished(&next, None)
+            .await
+            .contains("<uws:phase>COMPLETED</uws:phase>")
+    );
+}
