@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
-use uws_jobs::{JobId, JobSystem, ListFilter, Millis, NewJob, Phase, Viewer};
+use uws_jobs::{Job, JobId, JobSystem, ListFilter, Millis, NewJob, Phase, Viewer};
 
 /// The longest a WAIT blocks, whatever it asks (UWS 1.1 §2.2.1.2: answer
 /// within the usual TCP time-outs).
@@ -48,6 +48,14 @@ impl AppState {
         Viewer::Owner(user)
     }
 
+    /// The job `id` as the requester may see it (404 for anyone else's).
+    async fn job(&self, id: &str, headers: &HeaderMap) -> Result<Job, ServiceError> {
+        Ok(self
+            .jobs()?
+            .get(&job_id(id)?, &self.viewer(headers))
+            .await?)
+    }
+
     fn async_url(&self) -> String {
         format!("{}/async", self.base_url)
     }
@@ -62,6 +70,17 @@ fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+/// The parameter `name`, which the request must have; `example` shows a value.
+fn required<'a>(
+    pairs: &'a [(String, String)],
+    name: &str,
+    example: &str,
+) -> Result<&'a str, ServiceError> {
+    first(pairs, name).ok_or_else(|| {
+        ServiceError::BadRequest(format!("{name} is missing: send {name}={example}"))
+    })
 }
 
 fn job_id(id: &str) -> Result<JobId, ServiceError> {
@@ -292,10 +311,7 @@ pub(crate) async fn phase(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(text(job.phase.to_string()))
 }
 
@@ -331,10 +347,7 @@ pub(crate) async fn execution_duration(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(text(job.execution_seconds.to_string()))
 }
 
@@ -345,11 +358,7 @@ pub(crate) async fn post_execution_duration(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, ServiceError> {
-    let value = first(&pairs, "EXECUTIONDURATION").ok_or_else(|| {
-        ServiceError::BadRequest(
-            "EXECUTIONDURATION is missing: send EXECUTIONDURATION=seconds".into(),
-        )
-    })?;
+    let value = required(&pairs, "EXECUTIONDURATION", "seconds")?;
     let id = job_id(&id)?;
     state
         .jobs()?
@@ -364,10 +373,7 @@ pub(crate) async fn destruction(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(text(job.destruction.to_iso()))
 }
 
@@ -378,11 +384,7 @@ pub(crate) async fn post_destruction(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, ServiceError> {
-    let value = first(&pairs, "DESTRUCTION").ok_or_else(|| {
-        ServiceError::BadRequest(
-            "DESTRUCTION is missing: send DESTRUCTION=2026-12-09T12:00:00Z".into(),
-        )
-    })?;
+    let value = required(&pairs, "DESTRUCTION", "2026-12-09T12:00:00Z")?;
     let id = job_id(&id)?;
     state
         .jobs()?
@@ -397,10 +399,7 @@ pub(crate) async fn quote(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(text(job.quote.map(Millis::to_iso).unwrap_or_default()))
 }
 
@@ -410,10 +409,7 @@ pub(crate) async fn owner(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(text(job.owner.unwrap_or_default()))
 }
 
@@ -423,10 +419,7 @@ pub(crate) async fn error(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     match &job.error {
         Some(e) => Ok((
             [(header::CONTENT_TYPE, "application/x-votable+xml")],
@@ -446,10 +439,7 @@ pub(crate) async fn results(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(xml(uws_xml::results(&job, &state.job_url(&job.id))))
 }
 
@@ -460,10 +450,8 @@ pub(crate) async fn result(
     Path((id, result)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, ServiceError> {
+    let job = state.job(&id, request.headers()).await?;
     let jobs = state.jobs()?;
-    let job = jobs
-        .get(&job_id(&id)?, &state.viewer(request.headers()))
-        .await?;
     let Some(r) = job.results.iter().find(|r| r.id == result) else {
         return Err(ServiceError::NotFound(
             if job.phase == Phase::Completed || result != RESULT {
@@ -500,10 +488,7 @@ pub(crate) async fn parameters(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let job = state
-        .jobs()?
-        .get(&job_id(&id)?, &state.viewer(&headers))
-        .await?;
+    let job = state.job(&id, &headers).await?;
     Ok(xml(uws_xml::parameters(&job, &state.job_url(&job.id))))
 }
 
@@ -550,10 +535,8 @@ pub(crate) async fn parameter(
     Path((id, name)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, ServiceError> {
+    let job = state.job(&id, request.headers()).await?;
     let jobs = state.jobs()?;
-    let job = jobs
-        .get(&job_id(&id)?, &state.viewer(request.headers()))
-        .await?;
     if let Some(path) = job_runner::stored_part(&jobs.folder(&job.id), &name) {
         let response = tower_http::services::ServeFile::new(&path)
             .oneshot(request)

@@ -37,14 +37,7 @@ pub fn abort_from_admin(store: &Store, id: &JobId) -> Result<AdminAction> {
         end_time: Some(Some(Millis::now())),
         ..Change::default()
     };
-    let waiting = [
-        Phase::Pending,
-        Phase::Queued,
-        Phase::Held,
-        Phase::Suspended,
-        Phase::Unknown,
-    ];
-    if store.transition(id, &waiting, Phase::Aborted, &change)? {
+    if store.transition(id, &Phase::NOT_STARTED, Phase::Aborted, &change)? {
         return Ok(AdminAction::Done);
     }
     let mark = Change {

@@ -98,6 +98,16 @@ impl Phase {
         Phase::Archived,
     ];
 
+    /// The phases of a job that has not started executing (an abort ends
+    /// it at once).
+    pub const NOT_STARTED: [Phase; 5] = [
+        Phase::Pending,
+        Phase::Queued,
+        Phase::Held,
+        Phase::Suspended,
+        Phase::Unknown,
+    ];
+
     /// The UWS name.
     pub fn as_str(self) -> &'static str {
         match self {

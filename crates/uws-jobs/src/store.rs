@@ -162,12 +162,7 @@ impl Store {
         if filter.phases.is_empty() {
             sql.push_str(" AND phase != 'ARCHIVED'");
         } else {
-            sql.push_str(" AND phase IN (");
-            for (i, p) in filter.phases.iter().enumerate() {
-                sql.push_str(if i == 0 { "?" } else { ", ?" });
-                args.push(p.as_str().to_string().into());
-            }
-            sql.push(')');
+            push_phases(&mut sql, &mut args, &filter.phases);
         }
         if let Some(after) = filter.after {
             sql.push_str(" AND creation_time > ?");
@@ -211,32 +206,33 @@ impl Store {
         to: Phase,
         change: &Change,
     ) -> Result<bool> {
-        let mut sql = String::from("UPDATE uws_jobs SET phase = ?");
-        let mut args: Vec<rusqlite::types::Value> = vec![to.as_str().to_string().into()];
-        change.append(&mut sql, &mut args)?;
-        sql.push_str(" WHERE id = ? AND phase IN (");
-        args.push(id.as_str().to_string().into());
-        for (i, p) in from.iter().enumerate() {
-            sql.push_str(if i == 0 { "?" } else { ", ?" });
-            args.push(p.as_str().to_string().into());
-        }
-        sql.push(')');
-        self.write(|c| Ok(c.prepare_cached(&sql)?.execute(params_from_iter(args))? == 1))
+        self.update_where(id, from, Some(to), change)
     }
 
     /// Changes columns of job `id` while it is in one of `phases`; false
     /// if it is not (or gone).
     pub fn update(&self, id: &JobId, phases: &[Phase], change: &Change) -> Result<bool> {
+        self.update_where(id, phases, None, change)
+    }
+
+    /// The one conditional UPDATE behind [`Store::transition`] and [`Store::update`].
+    fn update_where(
+        &self,
+        id: &JobId,
+        phases: &[Phase],
+        to: Option<Phase>,
+        change: &Change,
+    ) -> Result<bool> {
         let mut sql = String::from("UPDATE uws_jobs SET id = id");
-        let mut args = Vec::new();
-        change.append(&mut sql, &mut args)?;
-        sql.push_str(" WHERE id = ? AND phase IN (");
-        args.push(id.as_str().to_string().into());
-        for (i, p) in phases.iter().enumerate() {
-            sql.push_str(if i == 0 { "?" } else { ", ?" });
-            args.push(p.as_str().to_string().into());
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(to) = to {
+            sql.push_str(", phase = ?");
+            args.push(to.as_str().to_string().into());
         }
-        sql.push(')');
+        change.append(&mut sql, &mut args)?;
+        sql.push_str(" WHERE id = ?");
+        args.push(id.as_str().to_string().into());
+        push_phases(&mut sql, &mut args, phases);
         self.write(|c| Ok(c.prepare_cached(&sql)?.execute(params_from_iter(args))? == 1))
     }
 
@@ -285,17 +281,6 @@ impl Store {
             )?;
             let rows = s.query_map([], |row| Ok(JobId::stored(row.get(0)?)))?;
             rows.collect()
-        })
-    }
-
-    /// Jobs of `owner` that are queued or executing.
-    pub fn active_count(&self, owner: &Option<String>) -> Result<u64> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT COUNT(*) FROM uws_jobs WHERE owner = ?1 AND phase IN ('QUEUED', 'EXECUTING')",
-            )?
-            .query_row([owner_key(owner)], |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
         })
     }
 
@@ -408,6 +393,16 @@ impl Change {
         }
         Ok(())
     }
+}
+
+/// Appends ` AND phase IN (?, ...)` with `phases` as its arguments.
+fn push_phases(sql: &mut String, args: &mut Vec<rusqlite::types::Value>, phases: &[Phase]) {
+    sql.push_str(" AND phase IN (");
+    for (i, p) in phases.iter().enumerate() {
+        sql.push_str(if i == 0 { "?" } else { ", ?" });
+        args.push(p.as_str().to_string().into());
+    }
+    sql.push(')');
 }
 
 /// A job's columns, in [`JOB_COLUMNS`]'s order.

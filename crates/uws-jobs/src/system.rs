@@ -284,9 +284,8 @@ impl JobSystem {
             // Checked before the job exists: a refused creation creates nothing.
             self.check_limits(&job.owner, &job.queue)?;
         }
-        let store = self.clone();
         let stored = job.clone();
-        blocking(move || store.inner.store.insert(&stored)).await?;
+        self.on_store(move |store| store.insert(&stored)).await?;
         if new.run {
             return self.queue_job(job).await;
         }
@@ -339,6 +338,15 @@ impl JobSystem {
         Ok(())
     }
 
+    /// Runs `f` on the store off the async threads.
+    async fn on_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let system = self.clone();
+        blocking(move || f(&system.inner.store)).await
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Schedule> {
         self.inner
             .schedule
@@ -348,16 +356,16 @@ impl JobSystem {
 
     /// The job `id` as `viewer` sees it.
     pub async fn get(&self, id: &JobId, viewer: &Viewer) -> Result<Job> {
-        let (s, id2, v) = (self.clone(), id.clone(), viewer.clone());
-        blocking(move || s.inner.store.get(&id2, &v))
+        let (id2, v) = (id.clone(), viewer.clone());
+        self.on_store(move |store| store.get(&id2, &v))
             .await?
             .ok_or_else(|| Error::NotFound(id.to_string()))
     }
 
     /// The jobs `viewer` may see, filtered.
     pub async fn list(&self, viewer: &Viewer, filter: &ListFilter) -> Result<Vec<JobSummary>> {
-        let (s, v, f) = (self.clone(), viewer.clone(), filter.clone());
-        blocking(move || s.inner.store.list(&v, &f)).await
+        let (v, f) = (viewer.clone(), filter.clone());
+        self.on_store(move |store| store.list(&v, &f)).await
     }
 
     /// Folds the jobs `viewer` may see into `init` (see [`Store::fold`]),
@@ -369,8 +377,9 @@ impl JobSystem {
         init: A,
         f: impl FnMut(&mut A, &crate::SummaryRef<'_>) + Send + 'static,
     ) -> Result<A> {
-        let (s, v, fl) = (self.clone(), viewer.clone(), filter.clone());
-        blocking(move || s.inner.store.fold(&v, &fl, init, f)).await
+        let (v, fl) = (viewer.clone(), filter.clone());
+        self.on_store(move |store| store.fold(&v, &fl, init, f))
+            .await
     }
 
     /// How far executing job `id` has come: rows read and rows estimated.
@@ -400,13 +409,12 @@ impl JobSystem {
             queued_time: Some(Some(now)),
             ..Change::default()
         };
-        let (s, id) = (self.clone(), job.id.clone());
-        let moved = blocking(move || {
-            s.inner
-                .store
-                .transition(&id, &[Phase::Pending, Phase::Held], Phase::Queued, &change)
-        })
-        .await?;
+        let id = job.id.clone();
+        let moved = self
+            .on_store(move |store| {
+                store.transition(&id, &[Phase::Pending, Phase::Held], Phase::Queued, &change)
+            })
+            .await?;
         if !moved {
             return self.get(&job.id, &Viewer::Admin).await;
         }
@@ -432,27 +440,19 @@ impl JobSystem {
                 self.stop_running(id, Stop::Abort);
                 Ok(job)
             }
-            Phase::Pending | Phase::Queued | Phase::Held | Phase::Suspended | Phase::Unknown => {
+            p if Phase::NOT_STARTED.contains(&p) => {
                 self.lock().unqueue(id);
                 let now = Millis::now();
                 let change = Change {
                     end_time: Some(Some(now)),
                     ..Change::default()
                 };
-                let (s, id2) = (self.clone(), id.clone());
-                let from = [
-                    Phase::Pending,
-                    Phase::Queued,
-                    Phase::Held,
-                    Phase::Suspended,
-                    Phase::Unknown,
-                ];
-                let moved = blocking(move || {
-                    s.inner
-                        .store
-                        .transition(&id2, &from, Phase::Aborted, &change)
-                })
-                .await?;
+                let id2 = id.clone();
+                let moved = self
+                    .on_store(move |store| {
+                        store.transition(&id2, &Phase::NOT_STARTED, Phase::Aborted, &change)
+                    })
+                    .await?;
                 if moved {
                     self.announce(id, Phase::Aborted);
                     self.inner.dispatch.notify_one();
@@ -486,18 +486,12 @@ impl JobSystem {
     }
 
     async fn destroy(&self, id: &JobId) -> Result<()> {
-        {
-            let mut schedule = self.lock();
-            schedule.unqueue(id);
-            if let Some(r) = schedule.running.get_mut(id) {
-                r.stop.get_or_insert(Stop::Abort);
-                r.cancel.cancel();
-            }
-        }
-        let (s, id2) = (self.clone(), id.clone());
+        self.lock().unqueue(id);
+        self.stop_running(id, Stop::Abort);
+        let id2 = id.clone();
         // The row first: a crash between the two leaves an orphaned folder,
         // which the next start removes, never a job without its files.
-        blocking(move || s.inner.store.delete(&id2)).await?;
+        self.on_store(move |store| store.delete(&id2)).await?;
         remove_folder(&self.folder(id));
         self.announce(id, Phase::Archived);
         Ok(())
@@ -559,9 +553,10 @@ impl JobSystem {
     }
 
     async fn update_pending(&self, job: &Job, change: Change) -> Result<Job> {
-        let (s, id) = (self.clone(), job.id.clone());
-        let updated =
-            blocking(move || s.inner.store.update(&id, &[Phase::Pending], &change)).await?;
+        let id = job.id.clone();
+        let updated = self
+            .on_store(move |store| store.update(&id, &[Phase::Pending], &change))
+            .await?;
         if !updated {
             return Err(Error::WrongPhase(format!(
                 "job {} is {} now; its parameters can change only while it is PENDING",
@@ -579,8 +574,9 @@ impl JobSystem {
             destruction: Some(self.clamp_destruction(job.creation_time, asked)),
             ..Change::default()
         };
-        let (s, id2) = (self.clone(), id.clone());
-        blocking(move || s.inner.store.update(&id2, &Phase::ALL, &change)).await?;
+        let id2 = id.clone();
+        self.on_store(move |store| store.update(&id2, &Phase::ALL, &change))
+            .await?;
         self.get(id, viewer).await
     }
 
@@ -780,18 +776,16 @@ impl JobSystem {
             start_time: Some(Some(now)),
             ..Change::default()
         };
-        let (s, id) = (self.clone(), picked.clone());
-        let started = blocking(move || {
-            if s.inner
-                .store
-                .transition(&id, &[Phase::Queued], Phase::Executing, &change)?
-            {
-                s.inner.store.get(&id, &Viewer::Admin)
-            } else {
-                Ok(None)
-            }
-        })
-        .await;
+        let id = picked.clone();
+        let started = self
+            .on_store(move |store| {
+                if store.transition(&id, &[Phase::Queued], Phase::Executing, &change)? {
+                    store.get(&id, &Viewer::Admin)
+                } else {
+                    Ok(None)
+                }
+            })
+            .await;
         let job = match started {
             Ok(Some(job)) => job,
             Ok(None) => {
@@ -908,13 +902,10 @@ impl JobSystem {
             abort_requested: Some(false),
             ..change
         };
-        let (s, id2) = (self.clone(), id.clone());
-        match blocking(move || {
-            s.inner
-                .store
-                .transition(&id2, &[Phase::Executing], phase, &change)
-        })
-        .await
+        let id2 = id.clone();
+        match self
+            .on_store(move |store| store.transition(&id2, &[Phase::Executing], phase, &change))
+            .await
         {
             Ok(true) => {}
             // Deleted while it ran: its folder goes too.
@@ -951,13 +942,13 @@ impl JobSystem {
     /// Aborts what the command line asked to abort, and destroys the jobs
     /// past their destruction time (UWS 1.1 §2.1.4).
     async fn housekeeping(&self) -> Result<()> {
-        let s = self.clone();
-        let requests = blocking(move || s.inner.store.abort_requests()).await?;
+        let requests = self.on_store(|store| store.abort_requests()).await?;
         for id in requests {
             self.stop_running(&id, Stop::Abort);
         }
-        let s = self.clone();
-        let expired = blocking(move || s.inner.store.expired(Millis::now(), 1000)).await?;
+        let expired = self
+            .on_store(|store| store.expired(Millis::now(), 1000))
+            .await?;
         for (id, _) in expired {
             tracing::info!(job = %id, "destroyed: its destruction time has passed");
             self.destroy(&id).await?;

@@ -408,6 +408,9 @@ async fn a_restart_requeues_or_fails_what_was_executing_and_keeps_the_rest() {
                 .unwrap();
             wait_for(&jobs, &running.id, Phase::Executing).await;
             std::fs::write(jobs.folder(&running.id).join("result.partial"), b"half").unwrap();
+            // Queue order is by the millisecond queued (ties by id): keep
+            // the two apart so that the order asserted below is the real one.
+            tokio::time::sleep(Duration::from_millis(3)).await;
             let queued = jobs
                 .create(new_job("", &[("sleep", "10")], "long", true))
                 .await
