@@ -48,6 +48,8 @@ pub(crate) fn string_literal(s: &str) -> String {
 impl Translator<'_> {
     /// Translates a value expression or condition.
     pub(crate) fn expr(&mut self, e: &Expr) -> Result<Typed> {
+        // Only this expression's AND/OR tree is in the filter, if it is.
+        let in_filter = std::mem::take(&mut self.in_filter);
         match &e.kind {
             ExprKind::Null => Ok(Typed::new("NULL".into(), AdqlType::Unknown)),
             ExprKind::Number { text, kind } => self.number(text, *kind, e.span),
@@ -62,6 +64,7 @@ impl Translator<'_> {
                 })
             }
             ExprKind::Nested(inner) => {
+                self.in_filter = in_filter;
                 let t = self.expr(inner)?;
                 Ok(Typed {
                     sql: format!("({})", t.sql),
@@ -85,7 +88,7 @@ impl Translator<'_> {
                     }
                 }
             }
-            ExprKind::Binary { op, left, right } => self.binary(*op, left, right),
+            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, in_filter),
             ExprKind::Not(inner) => {
                 let c = self.condition(inner, "NOT")?;
                 Ok(Typed::new(format!("(NOT {c})"), AdqlType::Boolean))
@@ -320,16 +323,28 @@ impl Translator<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Typed> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        in_filter: bool,
+    ) -> Result<Typed> {
         use BinaryOp::*;
         match op {
             And | Or => {
                 let word = if op == And { "AND" } else { "OR" };
+                self.in_filter = in_filter;
                 let l = self.condition(left, word)?;
+                self.in_filter = in_filter;
                 let r = self.condition(right, word)?;
                 Ok(Typed::new(format!("({l} {word} {r})"), AdqlType::Boolean))
             }
             Eq | NotEq | Lt | LtEq | Gt | GtEq => {
+                let hint = match in_filter {
+                    true => self.region_hint(op, left, right)?,
+                    false => None,
+                };
                 let l = self.expr(left)?;
                 let r = self.expr(right)?;
                 self.comparable(&l, &r, right.span)?;
@@ -348,8 +363,13 @@ impl Translator<'_> {
                     }
                     return Ok(self.geometry_equality(op == Eq, &l, &r, left, right));
                 }
+                let exact = format!("({} {} {})", l.sql, op.symbol(), r.sql);
                 Ok(Typed::new(
-                    format!("({} {} {})", l.sql, op.symbol(), r.sql),
+                    match hint {
+                        // The ranges first: cheap, and false for most rows read.
+                        Some(ranges) => format!("({ranges} AND {exact})"),
+                        None => exact,
+                    },
                     AdqlType::Boolean,
                 ))
             }

@@ -30,9 +30,11 @@ mod error;
 mod expr;
 mod functions;
 mod scope;
+mod sky_index;
 mod translate;
 pub mod units;
 
 pub use error::{Error, Result, SemanticError};
 pub use functions::USER_DEFINED_FUNCTIONS;
-pub use translate::{Translation, translate};
+pub use sky_index::TranslateOptions;
+pub use translate::{Translation, translate, translate_with};

@@ -3,7 +3,7 @@
 //! are case-insensitive, delimited ones exact) and helpful refusals.
 
 use adql_syntax::Ident;
-use catalog_model::{AdqlType, ColumnMeta};
+use catalog_model::{AdqlType, ColumnMeta, Position};
 
 /// A column as a relation exposes it.
 #[derive(Debug, Clone)]
@@ -26,6 +26,10 @@ pub(crate) struct Relation {
     pub(crate) columns: Vec<Col>,
     /// No catalog: any column name is accepted, of unknown type.
     pub(crate) open: bool,
+    /// The main position of a table whose files carry the sky index.
+    pub(crate) sky_index: Option<Position>,
+    /// Rows, when known (the crossmatch expands the smaller side).
+    pub(crate) rows: Option<u64>,
 }
 
 impl Relation {

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result, SemanticError};
 use crate::scope::{Col, Lookup, Merged, Relation, Resolved, Scope, ident_eq, quote, suggest};
+use crate::sky_index::TranslateOptions;
 use adql_syntax::*;
 use catalog_model::{AccessPolicy, AdqlType, Catalog, ColumnInfo, ColumnMeta, TableInfo};
 use std::fmt::Write;
@@ -26,11 +27,21 @@ pub struct Translation {
     pub query: Query,
 }
 
-/// Parses and translates `text`.
+/// Parses and translates `text`, with every rewrite.
 pub fn translate(
     text: &str,
     catalog: &dyn Catalog,
     policy: &dyn AccessPolicy,
+) -> Result<Translation> {
+    translate_with(text, catalog, policy, TranslateOptions::default())
+}
+
+/// Parses and translates `text` with the rewrites `options` allow.
+pub fn translate_with(
+    text: &str,
+    catalog: &dyn Catalog,
+    policy: &dyn AccessPolicy,
+    options: TranslateOptions,
 ) -> Result<Translation> {
     let parsed = parse(text)?;
     let mut t = Translator {
@@ -40,6 +51,8 @@ pub fn translate(
         ctes: Vec::new(),
         warnings: parsed.warnings,
         scopes: Vec::new(),
+        options,
+        in_filter: false,
     };
     let (sql, columns) = t.query(&parsed.query)?;
     Ok(Translation {
@@ -67,6 +80,10 @@ pub(crate) struct Translator<'a> {
     pub(crate) warnings: Vec<Warning>,
     /// Enclosing scopes, innermost last (correlated subqueries see them all).
     pub(crate) scopes: Vec<Scope>,
+    pub(crate) options: TranslateOptions,
+    /// The expression being translated decides, through AND and OR only,
+    /// whether a WHERE, ON or HAVING keeps a row (`sky_index.rs`).
+    pub(crate) in_filter: bool,
 }
 
 impl<'a> Translator<'a> {
@@ -260,11 +277,18 @@ impl<'a> Translator<'a> {
     ) -> Result<(String, Vec<ColumnInfo>)> {
         let mut scope = Scope::default();
         let mut from_sql = Vec::new();
+        let mut item_relations = Vec::new();
         for t in &s.from {
+            let start = scope.relations.len();
             from_sql.push(self.table_ref(t, &mut scope)?);
+            item_relations.push(start..scope.relations.len());
         }
+        let crossmatch_eq = match &s.selection {
+            Some(w) => self.comma_crossmatch(w, &s.from, &scope, &item_relations, &mut from_sql),
+            None => None,
+        };
         self.scopes.push(scope);
-        let result = self.select_in_scope(s, order, offset, from_sql);
+        let result = self.select_in_scope(s, order, offset, from_sql, crossmatch_eq);
         self.scopes.pop();
         result
     }
@@ -275,6 +299,7 @@ impl<'a> Translator<'a> {
         order: &[OrderBy],
         offset: Option<u64>,
         from_sql: Vec<String>,
+        crossmatch_eq: Option<String>,
     ) -> Result<(String, Vec<ColumnInfo>)> {
         let mut items: Vec<(String, ColumnInfo)> = Vec::new();
         for item in &s.items {
@@ -323,8 +348,12 @@ impl<'a> Translator<'a> {
         sql.push_str(&list.join(", "));
         let _ = write!(sql, " FROM {}", from_sql.join(", "));
         if let Some(w) = &s.selection {
-            let c = self.condition(w, "WHERE")?;
-            let _ = write!(sql, " WHERE {c}");
+            let c = self.filter(w, "WHERE")?;
+            match &crossmatch_eq {
+                Some(eq) => write!(sql, " WHERE ({eq} AND {c})"),
+                None => write!(sql, " WHERE {c}"),
+            }
+            .ok();
         }
         if !s.group_by.is_empty() {
             let mut keys = Vec::new();
@@ -334,7 +363,7 @@ impl<'a> Translator<'a> {
             let _ = write!(sql, " GROUP BY {}", keys.join(", "));
         }
         if let Some(h) = &s.having {
-            let c = self.condition(h, "HAVING")?;
+            let c = self.filter(h, "HAVING")?;
             let _ = write!(sql, " HAVING {c}");
         }
         if !order.is_empty() {
@@ -356,6 +385,13 @@ impl<'a> Translator<'a> {
             let _ = write!(sql, " OFFSET {n}");
         }
         Ok((sql, items.into_iter().map(|(_, c)| c).collect()))
+    }
+
+    /// The condition of a WHERE, ON or HAVING: one whose AND/OR tree may
+    /// carry sky-index ranges.
+    fn filter(&mut self, e: &Expr, clause: &str) -> Result<String> {
+        self.in_filter = true;
+        self.condition(e, clause)
     }
 
     /// A search condition: must be a predicate, not a bare value.
@@ -535,6 +571,8 @@ impl<'a> Translator<'a> {
                     sql_alias: sql_alias.clone(),
                     columns,
                     open,
+                    sky_index: None,
+                    rows: None,
                 });
                 Ok(format!("({sql}) AS {sql_alias}"))
             }
@@ -576,7 +614,7 @@ impl<'a> Translator<'a> {
                 JoinConstraint::None => format!("{left} NATURAL {kind} {right}"),
                 JoinConstraint::On(cond) => {
                     self.scopes.push(scope.clone());
-                    let c = self.condition(cond, "ON");
+                    let c = self.filter(cond, "ON");
                     self.scopes.pop();
                     format!("{left} {kind} {right} ON {}", c?)
                 }
@@ -584,10 +622,42 @@ impl<'a> Translator<'a> {
         }
         let using: Vec<Ident> = match &j.constraint {
             JoinConstraint::On(cond) => {
+                // A side is expanded by a crossmatch only if it is one
+                // relation, and never the side an outer join preserves
+                // (its unmatched rows would be repeated).
+                let may_expand = match j.kind {
+                    JoinKind::Inner { .. } => (is_single(&j.left), is_single(&j.right)),
+                    JoinKind::Left { .. } => (false, is_single(&j.right)),
+                    JoinKind::Right { .. } => (is_single(&j.left), false),
+                    _ => (false, false),
+                };
+                let crossmatch = self.find_crossmatch(
+                    cond,
+                    scope,
+                    left_start..right_start,
+                    right_start..scope.relations.len(),
+                    may_expand,
+                );
                 self.scopes.push(scope.clone());
-                let c = self.condition(cond, "ON");
+                let c = self.filter(cond, "ON");
                 self.scopes.pop();
-                return Ok(format!("{left} {kind} {right} ON {}", c?));
+                let mut c = c?;
+                let (mut left, mut right) = (left, right);
+                if let Some(x) = crossmatch {
+                    let rel = &scope.relations[x.expanded];
+                    let side = if x.expanded < right_start {
+                        &mut left
+                    } else {
+                        &mut right
+                    };
+                    if let (Some(wrapped), Some(eq)) =
+                        (x.wrap(rel, side), x.equality(&scope.relations))
+                    {
+                        *side = wrapped;
+                        c = format!("({eq} AND {c})");
+                    }
+                }
+                return Ok(format!("{left} {kind} {right} ON {c}"));
             }
             JoinConstraint::Using(cols) => cols.clone(),
             JoinConstraint::None => {
@@ -673,6 +743,40 @@ impl<'a> Translator<'a> {
         ))
     }
 
+    /// A crossmatch in the WHERE of a comma join (`FROM a, b WHERE
+    /// CONTAINS(...) = 1`) between two FROM items, each one relation: the
+    /// expanded item's SQL is wrapped, and the cell equality returned for
+    /// the WHERE.
+    fn comma_crossmatch(
+        &mut self,
+        selection: &Expr,
+        from: &[TableRef],
+        scope: &Scope,
+        items: &[std::ops::Range<usize>],
+        from_sql: &mut [String],
+    ) -> Option<String> {
+        for i in 0..from.len() {
+            for k in i + 1..from.len() {
+                let may_expand = (is_single(&from[i]), is_single(&from[k]));
+                let Some(x) = self.find_crossmatch(
+                    selection,
+                    scope,
+                    items[i].clone(),
+                    items[k].clone(),
+                    may_expand,
+                ) else {
+                    continue;
+                };
+                let item = if items[i].contains(&x.expanded) { i } else { k };
+                let wrapped = x.wrap(&scope.relations[x.expanded], &from_sql[item])?;
+                let eq = x.equality(&scope.relations)?;
+                from_sql[item] = wrapped;
+                return Some(eq);
+            }
+        }
+        None
+    }
+
     fn unique_alias(&self, base: &str, scope: &Scope) -> String {
         let taken = |a: &str| scope.relations.iter().any(|r| r.sql_alias == a);
         let mut candidate = quote(base);
@@ -711,6 +815,8 @@ impl<'a> Translator<'a> {
                 sql_alias: sql_alias.clone(),
                 columns: cte.columns.clone(),
                 open: cte.open,
+                sky_index: None,
+                rows: None,
             };
             return Ok((rel, format!("{} AS {sql_alias}", quote(&cte.name.name))));
         }
@@ -732,6 +838,7 @@ impl<'a> Translator<'a> {
                     description: None,
                     columns: Vec::new(),
                     position: None,
+                    layout: Default::default(),
                 };
                 if let Some(s) = schema_ident {
                     t.schema = s.name.clone();
@@ -749,6 +856,8 @@ impl<'a> Translator<'a> {
                     sql_alias: sql_alias.clone(),
                     columns: Vec::new(),
                     open: true,
+                    sky_index: None,
+                    rows: None,
                 };
                 return Ok((rel, format!("{table_sql} AS {sql_alias}")));
             }
@@ -830,6 +939,8 @@ impl<'a> Translator<'a> {
                 })
                 .collect(),
             open: false,
+            sky_index: info.position.clone().filter(|_| info.layout.sky_index),
+            rows: info.layout.rows,
         };
         Ok((rel, sql))
     }
@@ -914,6 +1025,15 @@ fn set_span(e: &SetExpr) -> Span {
         SetExpr::Select(s) => s.span,
         SetExpr::Query(q) => q.span,
         SetExpr::SetOp { right, .. } => set_span(right),
+    }
+}
+
+/// A FROM item that is one relation (a table or a derived table).
+fn is_single(t: &TableRef) -> bool {
+    match t {
+        TableRef::Table { .. } | TableRef::Derived { .. } => true,
+        TableRef::Nested(inner) => is_single(inner),
+        TableRef::Join(_) => false,
     }
 }
 

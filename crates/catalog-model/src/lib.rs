@@ -16,5 +16,8 @@ mod table;
 mod types;
 
 pub use catalog::{AccessPolicy, AllowAll, Catalog, StaticCatalog};
-pub use table::{ColumnInfo, ColumnMeta, Position, TableInfo, keys, with_metadata};
+pub use table::{
+    ColumnInfo, ColumnMeta, Layout, Position, SKY_INDEX_COLUMN, SKY_INDEX_ORDER, TableInfo, keys,
+    with_metadata,
+};
 pub use types::{AdqlType, geometry_type};

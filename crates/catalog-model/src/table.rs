@@ -93,6 +93,30 @@ pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     /// The main position, if the table has one.
     pub position: Option<Position>,
+    /// What the storage offers the planner beyond the columns.
+    pub layout: Layout,
+}
+
+/// Name of the hidden column that every table with a main position gets at
+/// ingest: the NESTED HEALPix index of the position at [`SKY_INDEX_ORDER`],
+/// by which the rows are sorted. It is not a published column (no ADQL name
+/// reaches it); the planner adds range predicates on it so that Parquet
+/// skips the row groups and pages of other parts of the sky.
+pub const SKY_INDEX_COLUMN: &str = "_healpix";
+/// HEALPix order of [`SKY_INDEX_COLUMN`] (29, the finest cdshealpix offers).
+pub const SKY_INDEX_ORDER: u8 = 29;
+
+/// How a table's rows are stored, as far as planning cares. Set by whoever
+/// knows the files (the data directory, the engine); left at its default
+/// (nothing known) elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// Rows in the table, when known: the planner expands the smaller side
+    /// of a crossmatch.
+    pub rows: Option<u64>,
+    /// The files hold [`SKY_INDEX_COLUMN`] for the main position, and the
+    /// rows are sorted by it.
+    pub sky_index: bool,
 }
 
 impl TableInfo {
@@ -117,6 +141,7 @@ impl TableInfo {
             description: None,
             columns,
             position: None,
+            layout: Layout::default(),
         }
     }
 

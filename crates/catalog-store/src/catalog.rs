@@ -10,7 +10,7 @@
 //! and nothing here looks at it.
 
 use crate::{Error, Result, TableRecord};
-use catalog_model::{AdqlType, ColumnInfo, ColumnMeta, Position, TableInfo};
+use catalog_model::{AdqlType, ColumnInfo, ColumnMeta, Layout, Position, TableInfo};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -123,6 +123,12 @@ pub(crate) fn rows(db: &Connection) -> Result<Vec<Row>> {
                         name: r.get(1)?,
                         description: r.get(2)?,
                         columns: Vec::new(),
+                        // Ingest gives every table with a main position
+                        // the sky index column and sorts it by that.
+                        layout: Layout {
+                            rows: Some(r.get::<_, i64>(5)? as u64),
+                            sky_index: ra.is_some() && dec.is_some(),
+                        },
                         position: ra.zip(dec).map(|(ra, dec)| Position { ra, dec }),
                     },
                     row_count: r.get::<_, i64>(5)? as u64,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TRIVIAL: &str = "SELECT TOP 1 hip FROM hip.main";
-const HEAVY: &str = "SELECT COUNT(*) FROM hip.main AS a JOIN hip.main AS b ON 1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, 0.001))";
+const HEAVY: &str = "SELECT COUNT(*) FROM hip.main AS a JOIN hip.main AS b ON 1 = INTERSECTS(CIRCLE(a.ra, a.dec, 0.001), CIRCLE(b.ra, b.dec, 0.001))";
 
 /// A response: status, Location, body.
 struct Reply {

@@ -1,6 +1,6 @@
 //! `corvus bench load`: the service while heavy queries saturate its pool.
 //! The demo catalog is served in this process; `heavy` crossmatches (a
-//! self-join of hip.main on CONTAINS, minutes of work each, no row before
+//! self-join of hip.main on INTERSECTS of circles, minutes of work each, no row before
 //! the end) are started on raw connections; then it times VOSI documents and
 //! a `TOP 1` query while they run, the time from the clients' disconnect to
 //! an idle engine with its memory freed, and the time from a shutdown with
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
-const HEAVY: &str = "SELECT+COUNT(*)+FROM+hip.main+AS+a+JOIN+hip.main+AS+b+ON+1+%3D+CONTAINS(POINT(a.ra,+a.dec),+CIRCLE(b.ra,+b.dec,+0.001))";
+const HEAVY: &str = "SELECT+COUNT(*)+FROM+hip.main+AS+a+JOIN+hip.main+AS+b+ON+1+%3D+INTERSECTS(CIRCLE(a.ra,+a.dec,+0.001),+CIRCLE(b.ra,+b.dec,+0.001))";
 
 /// Sends the heavy query and keeps the connection open.
 async fn start_heavy(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpStream> {

@@ -231,13 +231,28 @@ pub(crate) async fn engine_for(dir: &DataDir, config: EngineConfig) -> anyhow::R
 
 /// `corvus query`: the result through the one pipeline, tab-separated
 /// with NULL shown as NULL, or in `format`, on standard output.
-pub(crate) async fn query(
-    adql: &str,
-    format: Option<&str>,
-    demo: bool,
-    data: DataArg,
-) -> anyhow::Result<ExitCode> {
-    let format = format.map(crate::export::parse_format).transpose()?;
+/// How `corvus query` runs a query.
+pub(crate) struct QueryHow {
+    /// The output format (tab-separated text if `None`).
+    pub(crate) format: Option<String>,
+    /// On the bundled demo catalog.
+    pub(crate) demo: bool,
+    /// Print the plan instead of the result.
+    pub(crate) explain: bool,
+    pub(crate) options: adql_planner::TranslateOptions,
+}
+
+pub(crate) async fn query(adql: &str, how: QueryHow, data: DataArg) -> anyhow::Result<ExitCode> {
+    let QueryHow {
+        format,
+        demo,
+        explain,
+        options,
+    } = how;
+    let format = format
+        .as_deref()
+        .map(crate::export::parse_format)
+        .transpose()?;
     // The demo lives in a throw-away directory, removed when the query is done.
     let demo_dir = if demo {
         Some(demo_directory("demo").await?.0)
@@ -247,7 +262,7 @@ pub(crate) async fn query(
     let root = demo_dir.as_ref().map_or(data.data.clone(), |t| t.0.clone());
     let dir = open_data_dir(&root)?;
     let engine = engine_for(&dir, EngineConfig::default()).await?;
-    let t = match engine.translate(adql, &AllowAll) {
+    let t = match engine.translate_with(adql, &AllowAll, options) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
@@ -256,6 +271,10 @@ pub(crate) async fn query(
     };
     for w in &t.warnings {
         eprintln!("{w}");
+    }
+    if explain {
+        println!("SQL:\n{}\n\nPlan:\n{}", t.sql, engine.explain(&t).await?);
+        return Ok(ExitCode::SUCCESS);
     }
     let stream = engine.execute(&t, QueryOptions::default()).await?;
     let writer: Box<dyn ResultWriter> = match format {

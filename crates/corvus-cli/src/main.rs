@@ -68,6 +68,13 @@ enum Command {
         /// Query the bundled demo catalog (Hipparcos, as hip.main) in a throw-away data directory.
         #[arg(long)]
         demo: bool,
+        /// Print the SQL and DataFusion's execution plan instead of running the query.
+        #[arg(long)]
+        explain: bool,
+        /// Translate without the sky index (no HEALPix ranges, crossmatches
+        /// as plain joins): slower, for comparing results and plans.
+        #[arg(long)]
+        no_sky_index: bool,
         #[command(flatten)]
         data: data::DataArg,
     },
@@ -133,8 +140,20 @@ fn main() -> ExitCode {
             query,
             format,
             demo,
+            explain,
+            no_sky_index,
             data,
-        } => runtime.block_on(data::query(&query, format.as_deref(), demo, data)),
+        } => {
+            let how = data::QueryHow {
+                format,
+                demo,
+                explain,
+                options: adql_planner::TranslateOptions {
+                    sky_index: !no_sky_index,
+                },
+            };
+            runtime.block_on(data::query(&query, how, data))
+        }
         Command::Bench(BenchCommand::Ingest { rows }) => runtime.block_on(bench::ingest(rows)),
         Command::Bench(BenchCommand::Serve { repeat }) => runtime.block_on(bench::serve(repeat)),
         Command::Bench(BenchCommand::Jobs {

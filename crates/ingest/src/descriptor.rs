@@ -7,6 +7,7 @@
 //! description = "Hipparcos, the New Reduction"
 //! ra = "ra"          # main position columns (else taken from UCDs or usual names)
 //! dec = "dec"
+//! key = "hip"        # identifier looked up by equality (else the meta.id;meta.main column)
 //!
 //! [source]
 //! format = "fixed-width"   # or "csv", "tsv", "whitespace", "parquet", "votable", "fits"
@@ -65,6 +66,9 @@ pub struct TableSection {
     pub ra: Option<String>,
     /// Main declination column.
     pub dec: Option<String>,
+    /// The catalogue's identifier column, which `WHERE key = value` finds
+    /// without reading the whole table (a Bloom filter per row group).
+    pub key: Option<String>,
 }
 
 /// `[source]`

@@ -494,6 +494,28 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
+/// The key column: the descriptor's, else the one whose UCD says it is
+/// the main identifier.
+pub(crate) fn key_column(d: &Descriptor, columns: &[ColumnInfo]) -> Result<Option<String>, Error> {
+    if let Some(key) = &d.table.key {
+        return match columns.iter().find(|c| &c.name == key) {
+            Some(c) => Ok(Some(c.name.clone())),
+            None => Err(Error::Request(format!(
+                "the key column {key} is not in the table"
+            ))),
+        };
+    }
+    Ok(columns
+        .iter()
+        .find(|c| {
+            c.meta
+                .ucd
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case("meta.id;meta.main"))
+        })
+        .map(|c| c.name.clone()))
+}
+
 /// The main position: the descriptor's, else UCDs, else the usual names.
 pub(crate) fn main_position(d: &Descriptor, columns: &[ColumnInfo]) -> Option<Position> {
     if let (Some(ra), Some(dec)) = (&d.table.ra, &d.table.dec) {

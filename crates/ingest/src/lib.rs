@@ -39,11 +39,11 @@ use catalog_model::{AdqlType, Catalog, ColumnInfo, ColumnMeta, Position, TableIn
 use catalog_store::{DataDir, Replace, TableRecord};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::config::TableParquetOptions;
+use datafusion::common::config::{ParquetColumnOptions, TableParquetOptions};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{DataFrame, ParquetReadOptions};
 use descriptor::Descriptor;
-use input::{format_of, main_position, open_input, register_input};
+use input::{format_of, key_column, main_position, open_input, register_input};
 use session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,12 +65,15 @@ pub struct Report {
 const ROW_GROUP_ROWS: usize = 32 * 1024;
 /// Rows per Parquet page (the page index lets readers skip within a group).
 const PAGE_ROWS: usize = 4 * 1024;
+/// False-positive rate of the key column's Bloom filters: about 1 row group
+/// in 100 is read for nothing; each filter takes about 40 KB.
+const KEY_BLOOM_FPP: f64 = 0.01;
 /// Memory the sort may hold before it spills to temporary files.
 const INGEST_MEMORY: usize = 512 * 1024 * 1024;
-/// Name of the hidden HEALPix column.
-pub const HEALPIX_COLUMN: &str = "_healpix";
+/// Name of the hidden HEALPix column (the planner's sky index).
+pub const HEALPIX_COLUMN: &str = catalog_model::SKY_INDEX_COLUMN;
 /// HEALPix order of the hidden index (the finest cdshealpix offers).
-pub const HEALPIX_ORDER: u8 = 29;
+pub const HEALPIX_ORDER: u8 = catalog_model::SKY_INDEX_ORDER;
 
 /// A table read whole by [`read_table_leaving_out`].
 #[derive(Debug, Clone)]
@@ -280,6 +283,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             description: None,
             columns: columns.clone(),
             position: None,
+            layout: Default::default(),
         };
         session.register(info, df.into_view())?;
         let list: Vec<String> = columns.iter().map(|c| delimited(&c.name)).collect();
@@ -327,6 +331,20 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     options.global.data_page_row_count_limit = PAGE_ROWS;
     options.global.statistics_enabled = Some("page".into());
     options.global.compression = Some("snappy".into());
+    // `WHERE key = value` reads each row group's Bloom filter of the key
+    // (a few kilobytes) instead of the column: rows are in sky order, so
+    // the key's min/max statistics span nearly every value in every group.
+    if let Some(key) = key_column(d, &columns)? {
+        options.column_specific_options.insert(
+            key,
+            ParquetColumnOptions {
+                bloom_filter_enabled: Some(true),
+                bloom_filter_fpp: Some(KEY_BLOOM_FPP),
+                bloom_filter_ndv: Some(ROW_GROUP_ROWS as u64),
+                ..Default::default()
+            },
+        );
+    }
     let written = df
         .write_parquet(
             &file.to_string_lossy(),
@@ -343,6 +361,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
             description: d.table.description.clone(),
             columns,
             position,
+            layout: Default::default(),
         },
         row_count: rows,
         size_bytes,

@@ -207,6 +207,16 @@ impl Engine {
 
     /// The physical plan, made on the quick lane's pool (planning reads
     /// Parquet footers): the SQL with one row more than MAXREC asked for.
+    /// The physical plan of a translation, as DataFusion prints it (with
+    /// the Parquet scans' pruning predicates): what `corvus query --explain`
+    /// shows.
+    pub async fn explain(&self, t: &Translation) -> Result<String> {
+        let plan = self.plan(t, None).await?;
+        Ok(datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(true)
+            .to_string())
+    }
+
     pub(crate) async fn plan(
         &self,
         t: &Translation,

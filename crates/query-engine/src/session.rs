@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::lanes::{Lane, LaneConfig, LaneState, Pool};
-use adql_planner::{Translation, translate};
+use adql_planner::{TranslateOptions, Translation, translate, translate_with};
 use catalog_model::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
 use catalog_store::Snapshot;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -149,7 +149,12 @@ impl Engine {
                 .quick
                 .run(async move { ctx.read_parquet(path, ParquetReadOptions::default()).await })
                 .await??;
-            engine.register(r.info, df.into_view())?;
+            let mut info = r.info;
+            // The sky index is used only where the files really have it.
+            info.layout.sky_index &= df
+                .schema()
+                .has_column_with_unqualified_name(catalog_model::SKY_INDEX_COLUMN);
+            engine.register(info, df.into_view())?;
         }
         engine.publish_tap_schema()?;
         Ok(engine)
@@ -259,10 +264,11 @@ impl Engine {
     /// uploads, test fixtures).
     pub fn register_batches(
         &mut self,
-        info: TableInfo,
+        mut info: TableInfo,
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
     ) -> Result<()> {
+        info.layout.rows = Some(batches.iter().map(|b| b.num_rows() as u64).sum());
         let provider = MemTable::try_new(schema, vec![batches])?;
         self.register(info, Arc::new(provider))
     }
@@ -321,5 +327,16 @@ impl Engine {
     /// Translates `adql` against the registered tables.
     pub fn translate(&self, adql: &str, policy: &dyn AccessPolicy) -> Result<Translation> {
         Ok(translate(adql, &self.catalog, policy)?)
+    }
+
+    /// Translates `adql` with only the rewrites `options` allow (the plain
+    /// plan, to compare with or to explain).
+    pub fn translate_with(
+        &self,
+        adql: &str,
+        policy: &dyn AccessPolicy,
+        options: TranslateOptions,
+    ) -> Result<Translation> {
+        Ok(translate_with(adql, &self.catalog, policy, options)?)
     }
 }

@@ -187,6 +187,7 @@ pub fn tap_schema_infos() -> Vec<TableInfo> {
                 })
                 .collect(),
             position: None,
+            layout: Default::default(),
         })
         .collect()
 }
@@ -328,6 +329,7 @@ mod tests {
                 },
             }],
             position: None,
+            layout: Default::default(),
         }];
         tables.extend(tap_schema_infos());
         let out = tap_schema_batches(&tables).unwrap();

@@ -13,8 +13,10 @@
 //! **Boundary:** this crate knows DataFusion and the sphere, not ADQL syntax.
 
 mod boolean;
+pub mod cone_cells;
 pub mod epoch;
 pub mod geometry;
+pub mod sky_index;
 pub mod stcs;
 pub mod strings;
 pub mod udf;
@@ -67,6 +69,7 @@ pub fn all_functions() -> Vec<ScalarUDF> {
     ]
     .into_iter()
     .map(|(name, op)| SkyFunction::udf(name, op))
+    .chain([cone_cells::ConeCells::udf()])
     .collect()
 }
 

@@ -298,7 +298,7 @@ async fn a_full_service_answers_503_with_retry_after() {
     ));
     let heavy = sync(
         "SELECT COUNT(*) FROM sky.spiral AS a JOIN sky.spiral AS b \
-         ON 1 = CONTAINS(POINT(a.ra, a.dec), CIRCLE(b.ra, b.dec, 0.001))",
+         ON 1 = INTERSECTS(CIRCLE(a.ra, a.dec, 0.001), CIRCLE(b.ra, b.dec, 0.001))",
         "",
     );
     let first = {

@@ -24,6 +24,7 @@ fn record(schema: &str, name: &str, rows: u64) -> TableRecord {
                 },
             }],
             position: None,
+            layout: Default::default(),
         },
         row_count: rows,
         size_bytes: 0,
