@@ -45,7 +45,7 @@ pub use error::{CancelReason, Error, Fault, Result};
 pub use estimate::{Estimate, ScanProgress};
 pub use execute::{Completion, QueryOptions, ResultStream};
 pub use lanes::{Lane, LaneConfig};
-pub use moc_format::{Coverage, MAX_ORDER, MocFormat};
+pub use moc_format::{Coverage, DEFAULT_ORDER, MAX_ORDER, MocFormat};
 pub use pipeline::{Ending, FileSink, ResultSink, WriteSink, Written, write_result};
 pub use session::{Engine, EngineConfig, Load};
 pub use tokio_util::sync::CancellationToken;

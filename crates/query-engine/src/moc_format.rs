@@ -18,6 +18,16 @@ use moc::qty::Hpx;
 /// The deepest HEALPix order (cdshealpix's, and the hidden index's).
 pub const MAX_ORDER: u8 = 29;
 
+/// The order of a coverage when none is asked for (`corvus moc`, the
+/// service's `/coverage`): cells of 13.7 arcminutes, fine enough to show
+/// which fields or zones a survey covers. Its size is bounded whatever the
+/// table: order 8 has 786,432 cells, so at most 393,216 ranges (6 MiB of
+/// FITS), well under [`crate::MAX_COVERAGE_RANGES`], where order 10 could
+/// pass it. A sparse catalog's MOC is a list of its points from about
+/// this order on (Hipparcos: 96,336 ranges at order 8, 115,348 at 10), so
+/// finer orders buy little but size; they are one option away.
+pub const DEFAULT_ORDER: u8 = 8;
+
 /// The MOC type: HEALPix NESTED indices in `u64`.
 pub(crate) type SkyMoc = RangeMOC<u64, Hpx<u64>>;
 
