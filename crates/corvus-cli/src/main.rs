@@ -12,6 +12,7 @@ mod bench;
 mod bench_jobs;
 mod bench_load;
 mod catalog_dir;
+mod coverage;
 mod data;
 mod export;
 mod jobs;
@@ -39,6 +40,8 @@ enum Command {
     Ingest(data::IngestArgs),
     /// Write a published table out whole with its metadata (VOTable, FITS, CSV, Parquet, ...).
     Export(export::ExportArgs),
+    /// Write a positioned table's sky coverage as an IVOA MOC (FITS, JSON or ASCII).
+    Moc(coverage::MocArgs),
     /// List the published tables.
     Tables {
         #[command(flatten)]
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => runtime.block_on(data::ingest(args)),
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
         Command::Export(args) => runtime.block_on(export::export(args)),
+        Command::Moc(args) => runtime.block_on(coverage::moc(args)),
         Command::Tables { data } => data::tables(data),
         Command::Drop { table, data } => data::drop(&table, data),
         Command::Jobs(cmd) => jobs::run(cmd),

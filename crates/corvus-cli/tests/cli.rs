@@ -209,3 +209,158 @@ fn query_demo_answers_on_the_bundled_hipparcos_catalog() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "hip\thpmag\n91262\t0.0868\n");
 }
+
+/// Positions of the coverage tests, in degrees.
+const MOC_POINTS: &[(f64, f64)] = &[
+    (10.0, 20.0),
+    (10.0001, 20.0001),
+    (200.5, -45.25),
+    (359.99, 89.9),
+    (123.4, 5.6),
+];
+
+/// A data directory with `t.stars` (MOC_POINTS, ingested so with the
+/// hidden HEALPix index) and `t.plain` (no position).
+fn moc_data_dir() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data").to_string_lossy().into_owned();
+    let stars = tmp.path().join("stars.csv");
+    let mut csv = String::from("id,ra,dec\n");
+    for (i, (ra, dec)) in MOC_POINTS.iter().enumerate() {
+        csv.push_str(&format!("{i},{ra},{dec}\n"));
+    }
+    std::fs::write(&stars, csv).expect("write csv");
+    let plain = tmp.path().join("plain.csv");
+    std::fs::write(&plain, "id,flux\n1,2.5\n").expect("write csv");
+    for (file, table) in [(&stars, "t.stars"), (&plain, "t.plain")] {
+        let file = file.to_string_lossy();
+        let out = corvus(&["ingest", &file, "--table", table, "--data", &data], None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    (tmp, data)
+}
+
+/// The cells of MOC_POINTS at `order`, as cdshealpix computes them.
+fn moc_cells(order: u8) -> Vec<u64> {
+    let layer = cdshealpix::nested::get(order);
+    let mut cells: Vec<u64> = MOC_POINTS
+        .iter()
+        .map(|(ra, dec)| layer.hash(ra.to_radians(), dec.to_radians()))
+        .collect();
+    cells.sort_unstable();
+    cells.dedup();
+    cells
+}
+
+/// A FITS MOC read back by the moc crate: its order and cells.
+fn fits_cells(bytes: &[u8]) -> (u8, Vec<u64>) {
+    use moc::deser::fits::{MocIdxType, MocQtyType, from_fits_ivoa};
+    match from_fits_ivoa(std::io::Cursor::new(bytes)).expect("a FITS MOC") {
+        MocIdxType::U64(MocQtyType::Hpx(m)) => {
+            let m = m.collect();
+            (m.depth_max(), m.flatten_to_fixed_depth_cells().collect())
+        }
+        _ => panic!("not a 64-bit spatial MOC"),
+    }
+}
+
+/// A JSON MOC read back by the moc crate: its order and cells.
+fn json_cells(json: &str) -> (u8, Vec<u64>) {
+    use moc::moc::{CellMOCIntoIterator, CellMOCIterator, RangeMOCIterator};
+    let cells =
+        moc::deser::json::from_json_aladin::<u64, moc::qty::Hpx<u64>>(json).expect("a JSON MOC");
+    let m = cells.into_cell_moc_iter().ranges().into_range_moc();
+    (m.depth_max(), m.flatten_to_fixed_depth_cells().collect())
+}
+
+#[test]
+fn moc_writes_a_table_s_coverage_as_fits_json_and_ascii() {
+    let (tmp, data) = moc_data_dir();
+    // FITS, from the file's extension; nothing left beside it.
+    let fits = tmp.path().join("stars.fits");
+    let fits_arg = fits.to_string_lossy();
+    let out = corvus(
+        &[
+            "moc", "t.stars", "--order", "10", "-o", &fits_arg, "--data", &data,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("t.stars: 4 cells of order 10"),
+        "{}",
+        text(&out.stdout)
+    );
+    let bytes = std::fs::read(&fits).expect("the FITS file");
+    assert!(bytes.starts_with(b"SIMPLE  ="));
+    assert!(text(&bytes).contains("MOCORD_S= 10"));
+    assert_eq!(fits_cells(&bytes), (10, moc_cells(10)));
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // JSON on standard output by default, at the default order (8); the
+    // table's name in any case.
+    let out = corvus(&["moc", "T.Stars", "--data", &data], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(json_cells(&text(&out.stdout)), (8, moc_cells(8)));
+
+    // ASCII from a .moc file's extension; FITS on standard output when it is a pipe.
+    let ascii = tmp.path().join("stars.moc");
+    let ascii_arg = ascii.to_string_lossy();
+    let out = corvus(
+        &[
+            "moc", "t.stars", "--order", "3", "--output", &ascii_arg, "--data", &data,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cells3: Vec<String> = moc_cells(3).iter().map(u64::to_string).collect();
+    assert_eq!(
+        std::fs::read_to_string(&ascii)
+            .expect("the ASCII file")
+            .trim(),
+        format!("3/{}", cells3.join(" "))
+    );
+    let out = corvus(
+        &[
+            "moc", "t.stars", "--format", "FITS", "--order", "29", "--data", &data,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fits_cells(&out.stdout), (29, moc_cells(29)));
+}
+
+#[test]
+fn moc_errors_are_one_line_and_leave_no_file() {
+    let (tmp, data) = moc_data_dir();
+    let missing = tmp.path().join("no/such/dir/x.fits");
+    let missing = missing.to_string_lossy();
+    for (args, expected) in [
+        (vec!["t.plain"], "t.plain has no main position"),
+        (vec!["t.nothing"], "no table t.nothing"),
+        (vec!["stars"], "must be SCHEMA.TABLE"),
+        (vec!["t.stars", "--order", "30"], "order 30 is out of range"),
+        (
+            vec!["t.stars", "--format", "votable"],
+            "unknown MOC format 'votable'",
+        ),
+        (vec!["t.stars", "--output", &missing], "cannot write"),
+    ] {
+        let mut all = vec!["moc"];
+        all.extend(&args);
+        all.extend(["--data", &data]);
+        let out = corvus(&all, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!tmp.path().join("no").exists());
+}

@@ -82,6 +82,10 @@ pub enum Error {
     /// The destination of the result refused it (a full disk, a closed connection).
     #[error("cannot write the result: {0}")]
     Sink(std::io::Error),
+    /// The request names what the engine does not have or cannot give (a
+    /// table's coverage: no such table, no position, an order out of range).
+    #[error("{0}")]
+    Request(String),
     /// An invariant of the engine broke.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,7 +98,7 @@ impl Error {
     /// Whose fault the error is.
     pub fn fault(&self) -> Fault {
         match self {
-            Error::Adql(_) => Fault::User,
+            Error::Adql(_) | Error::Request(_) => Fault::User,
             Error::Engine(e) => engine_fault(e),
             Error::Busy { .. } => Fault::Busy,
             Error::TimedOut { .. } => Fault::Limit,

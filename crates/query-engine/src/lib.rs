@@ -13,6 +13,10 @@
 //!   cancellation built in.
 //! - [`write_result`] (`pipeline.rs`): a [`ResultStream`] through any
 //!   `table_writers::ResultWriter` into any [`ResultSink`].
+//! - [`Engine::coverage`] (`coverage.rs`): a positioned table's sky
+//!   coverage from its hidden HEALPix column, kept once computed; a
+//!   [`Coverage`] is written as a MOC in FITS, JSON or ASCII
+//!   (`moc_format.rs`, with CDS's `moc` crate).
 //! - [`Error`] (`error.rs`): keeps DataFusion's error whole and says whose
 //!   [`Fault`] it is.
 //!
@@ -25,19 +29,23 @@
 //! nothing of HTTP, and of the data directory only the snapshot
 //! `catalog-store` hands it (whose leases it keeps while it lives).
 
+mod coverage;
 mod error;
 mod estimate;
 mod execute;
 mod interrupt;
 mod lanes;
+mod moc_format;
 mod pipeline;
 mod session;
 pub mod tap_schema;
 
+pub use coverage::{HEALPIX_COLUMN, HEALPIX_ORDER, MAX_COVERAGE_RANGES};
 pub use error::{CancelReason, Error, Fault, Result};
 pub use estimate::{Estimate, ScanProgress};
 pub use execute::{Completion, QueryOptions, ResultStream};
 pub use lanes::{Lane, LaneConfig};
+pub use moc_format::{Coverage, DEFAULT_ORDER, MAX_ORDER, MocFormat};
 pub use pipeline::{Ending, FileSink, ResultSink, WriteSink, Written, write_result};
 pub use session::{Engine, EngineConfig, Load};
 pub use tokio_util::sync::CancellationToken;

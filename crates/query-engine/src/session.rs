@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     /// Rows per second that finished scans read, for estimates (`estimate.rs`).
     pub(crate) scan_rate: crate::estimate::ScanRate,
+    /// The tables' sky coverages computed so far (`coverage.rs`).
+    pub(crate) coverages: crate::coverage::CoverageCache,
     /// The data directory's tables this engine reads, with their leases:
     /// their files stay while any session of the engine lives.
     _tables: Snapshot,
@@ -131,6 +133,7 @@ impl Engine {
                 quick_rows: config.quick_rows,
                 shutdown: CancellationToken::new(),
                 scan_rate: Default::default(),
+                coverages: Default::default(),
                 _tables: tables,
             }),
         })

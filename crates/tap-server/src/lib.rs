@@ -12,6 +12,7 @@
 //! translate, execute and write, and never touches DataFusion itself.
 
 mod async_jobs;
+mod coverage;
 mod encoding;
 mod error;
 pub mod examples;
@@ -201,6 +202,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/tap/resource", get(registry::resource))
         .route("/metrics", get(metrics::metrics))
         .route("/scs/{table}/capabilities", get(scs::capabilities))
+        .route("/coverage/{table}", get(coverage::coverage))
         // gzip (or deflate, br, zstd) when the client's Accept-Encoding asks.
         .layer(tower_http::compression::CompressionLayer::new());
     results
@@ -317,8 +319,10 @@ pub async fn serve(
 }
 
 async fn root(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+    use catalog_model::Catalog;
+    use std::fmt::Write;
     let root = state.base_url.trim_end_matches("/tap");
-    let body = format!(
+    let mut body = format!(
         "Corvus TAP service\n\n\
 TAP endpoint:        {0}\n\
 Synchronous queries: {0}/sync?LANG=ADQL&QUERY=...\n\
@@ -329,9 +333,28 @@ Availability:        {0}/availability\n\
 Examples:            {0}/examples\n\
 Registry record:     {0}/resource\n\
 Cone search:         {1}/scs/SCHEMA.TABLE?RA=&DEC=&SR=\n\
+Sky coverage (MOC):  {1}/coverage/SCHEMA.TABLE?FORMAT=fits|json|ascii&ORDER={2}\n\
 Metrics:             {1}/metrics\n",
-        state.base_url, root
+        state.base_url,
+        root,
+        query_engine::DEFAULT_ORDER
     );
+    // VODataService's tableset has no element for a coverage, so the
+    // tables that have one are listed here.
+    let positioned: Vec<String> = state
+        .engine
+        .catalog()
+        .tables()
+        .into_iter()
+        .filter(|t| t.position.is_some())
+        .map(|t| t.qualified_name())
+        .collect();
+    if !positioned.is_empty() {
+        body.push_str("\nSky coverage of each table with a position:\n");
+        for name in positioned {
+            let _ = writeln!(body, "  {root}/coverage/{name}");
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 

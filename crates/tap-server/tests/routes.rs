@@ -403,3 +403,160 @@ async fn a_value_no_format_can_carry_is_the_query_s_fault() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
     assert!(a.text().contains("compound region"), "{}", a.text());
 }
+
+/// Positions of the coverage tests, in degrees.
+const POINTS: &[(f64, f64)] = &[(10.0, 20.0), (200.5, -45.25), (359.99, 89.9), (123.4, 5.6)];
+
+/// A service over a data directory with `t.stars` (POINTS, ingested so
+/// with the hidden HEALPix index) and `t.plain` (no position).
+async fn ingested_state() -> (tempfile::TempDir, Arc<AppState>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = catalog_store::DataDir::open(&tmp.path().join("data")).unwrap();
+    let mut csv = String::from("id,ra,dec\n");
+    for (i, (ra, dec)) in POINTS.iter().enumerate() {
+        csv.push_str(&format!("{i},{ra},{dec}\n"));
+    }
+    let stars = tmp.path().join("stars.csv");
+    std::fs::write(&stars, csv).unwrap();
+    let plain = tmp.path().join("plain.csv");
+    std::fs::write(&plain, "id,flux\n1,2.5\n").unwrap();
+    for (file, table) in [(stars, "stars"), (plain, "plain")] {
+        let req = ingest::Request {
+            files: vec![file],
+            schema: "t".into(),
+            table: table.into(),
+            descriptor: Default::default(),
+            mode: ingest::Mode::Create,
+            rows_read: None,
+            skip_bad_rows: 0,
+            strict: false,
+        };
+        ingest::ingest(&mut dir, &req).await.unwrap();
+    }
+    let engine = query_engine::Engine::open(
+        dir.snapshot().unwrap(),
+        test_support::fixture::small_config(),
+    )
+    .await
+    .unwrap();
+    let state = AppState::new(engine, "http://corvus.test/tap".into(), Limits::default());
+    (tmp, Arc::new(state))
+}
+
+/// The cells of POINTS at `order`, as cdshealpix computes them.
+fn cells(order: u8) -> Vec<u64> {
+    let layer = cdshealpix::nested::get(order);
+    let mut cells: Vec<u64> = POINTS
+        .iter()
+        .map(|(ra, dec)| layer.hash(ra.to_radians(), dec.to_radians()))
+        .collect();
+    cells.sort_unstable();
+    cells.dedup();
+    cells
+}
+
+#[tokio::test]
+async fn coverage_is_a_moc_in_fits_json_or_ascii() {
+    use moc::deser::fits::{MocIdxType, MocQtyType, from_fits_ivoa};
+    use moc::moc::{CellMOCIntoIterator, CellMOCIterator, RangeMOCIterator};
+    let (_tmp, s) = ingested_state().await;
+
+    // FITS at the default order by default.
+    let a = get(&s, "/coverage/t.stars").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.header(header::CONTENT_TYPE), "application/fits");
+    assert!(a.body.starts_with(b"SIMPLE  ="));
+    let order = query_engine::DEFAULT_ORDER;
+    assert!(a.text().contains(&format!("MOCORD_S= {order} ")));
+    assert!(a.text().contains("MOCVERS = '2.0'"));
+    let moc = match from_fits_ivoa(std::io::Cursor::new(&a.body)).unwrap() {
+        MocIdxType::U64(MocQtyType::Hpx(m)) => m.collect(),
+        _ => panic!("not a 64-bit spatial MOC"),
+    };
+    assert_eq!(moc.depth_max(), order);
+    let back: Vec<u64> = moc.flatten_to_fixed_depth_cells().collect();
+    assert_eq!(back, cells(order));
+
+    // JSON, names and values in any case; the table's name too.
+    let a = get(&s, "/coverage/T.STARS?format=JSON&order=12").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.header(header::CONTENT_TYPE), "application/json");
+    let json = moc::deser::json::from_json_aladin::<u64, moc::qty::Hpx<u64>>(&a.text()).unwrap();
+    let moc = json.into_cell_moc_iter().ranges().into_range_moc();
+    assert_eq!(moc.depth_max(), 12);
+    let back: Vec<u64> = moc.flatten_to_fixed_depth_cells().collect();
+    assert_eq!(back, cells(12));
+    assert!(
+        a.text().trim_start().starts_with("{\n  \"12\": ["),
+        "{}",
+        a.text()
+    );
+
+    // ASCII, by RESPONSEFORMAT.
+    let a = get(&s, "/coverage/t.stars?RESPONSEFORMAT=ascii&ORDER=5").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert!(a.header(header::CONTENT_TYPE).starts_with("text/plain"));
+    let expected: Vec<String> = cells(5).iter().map(u64::to_string).collect();
+    assert_eq!(a.text().trim(), format!("5/{}", expected.join(" ")));
+
+    // The root lists the coverage of each table with a position.
+    let a = get(&s, "/").await;
+    assert!(
+        a.text().contains("http://corvus.test/coverage/t.stars\n"),
+        "{}",
+        a.text()
+    );
+    assert!(!a.text().contains("coverage/t.plain"), "{}", a.text());
+}
+
+#[tokio::test]
+async fn coverage_errors_are_dali_documents_with_their_status() {
+    let (_tmp, s) = ingested_state().await;
+    for (uri, status, message) in [
+        (
+            "/coverage/no.such",
+            StatusCode::NOT_FOUND,
+            "no table no.such",
+        ),
+        ("/coverage/stars", StatusCode::NOT_FOUND, "no table stars"),
+        (
+            "/coverage/t.plain",
+            StatusCode::BAD_REQUEST,
+            "t.plain has no main position",
+        ),
+        (
+            "/coverage/TAP_SCHEMA.tables",
+            StatusCode::BAD_REQUEST,
+            "has no main position",
+        ),
+        (
+            "/coverage/t.stars?ORDER=30",
+            StatusCode::BAD_REQUEST,
+            "ORDER=30",
+        ),
+        (
+            "/coverage/t.stars?ORDER=-1",
+            StatusCode::BAD_REQUEST,
+            "ORDER=-1",
+        ),
+        (
+            "/coverage/t.stars?ORDER=ten",
+            StatusCode::BAD_REQUEST,
+            "ORDER=ten",
+        ),
+        (
+            "/coverage/t.stars?FORMAT=votable",
+            StatusCode::BAD_REQUEST,
+            "FORMAT=votable is not a MOC format",
+        ),
+    ] {
+        let a = get(&s, uri).await;
+        assert_eq!(a.status, status, "{uri}: {}", a.text());
+        assert!(a.text().contains("QUERY_STATUS"), "{uri}: {}", a.text());
+        assert!(a.text().contains(message), "{uri}: {}", a.text());
+    }
+    // A table held in memory has a position but no HEALPix index.
+    let a = get(&state(), "/coverage/fix.stars").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+    assert!(a.text().contains("no HEALPix index"), "{}", a.text());
+}
