@@ -16,7 +16,7 @@
 use crate::error::{CancelReason, Error, Result};
 use crate::estimate::rows_to_read;
 use crate::lanes::Lane;
-use crate::moc_format::{Coverage, MAX_ORDER, SkyMoc, cell_count, check_order};
+use crate::moc_format::{Coverage, SkyMoc, cell_count, check_order};
 use crate::session::Engine;
 use catalog_model::{Catalog, TableInfo};
 use datafusion::arrow::array::{Array, AsArray};
@@ -31,11 +31,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-/// The hidden column of positioned tables: `ingest::HEALPIX_COLUMN` (this
-/// crate does not depend on `ingest`; a test checks they agree).
-pub const HEALPIX_COLUMN: &str = "_healpix";
-/// The order of that column's indices: `ingest::HEALPIX_ORDER`.
-pub const HEALPIX_ORDER: u8 = MAX_ORDER;
+use catalog_model::{SKY_INDEX_COLUMN as HEALPIX_COLUMN, SKY_INDEX_ORDER as HEALPIX_ORDER};
 
 /// The most ranges one coverage may have (64 MiB in memory and as FITS):
 /// past it, a coarser order describes the table as well for any use a
@@ -335,12 +331,6 @@ mod tests {
         cells.sort_unstable();
         cells.dedup();
         cells
-    }
-
-    #[test]
-    fn the_hidden_column_is_ingest_s() {
-        assert_eq!(HEALPIX_COLUMN, ingest::HEALPIX_COLUMN);
-        assert_eq!(HEALPIX_ORDER, ingest::HEALPIX_ORDER);
     }
 
     #[tokio::test]

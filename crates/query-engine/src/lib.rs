@@ -40,7 +40,7 @@ mod pipeline;
 mod session;
 pub mod tap_schema;
 
-pub use coverage::{HEALPIX_COLUMN, HEALPIX_ORDER, MAX_COVERAGE_RANGES};
+pub use coverage::MAX_COVERAGE_RANGES;
 pub use error::{CancelReason, Error, Fault, Result};
 pub use estimate::{Estimate, ScanProgress};
 pub use execute::{Completion, QueryOptions, ResultStream};
