@@ -116,10 +116,9 @@ class Corvus:
             raise RuntimeError(f"corvus ingest {table} failed:\n{out.stderr.strip()}")
 
     def start(self) -> None:
-        out = open(self.directory / "serve.out", "wb")
-        log = open(self.directory / "serve.log", "wb")
         command = [str(self.binary), "serve", "--data", str(self.data_dir), "--bind", "127.0.0.1:0"]
-        self.process = subprocess.Popen(command, stdout=out, stderr=log, start_new_session=True)
+        with open(self.directory / "serve.out", "wb") as out, open(self.directory / "serve.log", "wb") as log:
+            self.process = subprocess.Popen(command, stdout=out, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 300
         while not self.url:
             if self.process.poll() is not None or time.monotonic() > deadline:
