@@ -119,9 +119,9 @@ def workloads(probes: Probes, xmatch_rows: int, upload_rows: int, repeat: int) -
                  targets=(Target("within", 1.5, "duckdb"), *SCAN_TARGETS)),
         Workload("sum9", "SUM of 9 columns", once, targets=(Target("rate", 1e8), *SCAN_TARGETS)),
         Workload("xmatch", xmatch, once, pairs=True, targets=(Target("ms", 1000.0),)),
-        Workload("xmatch-swapped", "  written xb JOIN xa", once, pairs=True, peers=False,
+        Workload("xmatch-swapped", "xmatch written xb JOIN xa", once, pairs=True, peers=False,
                  base="xmatch", targets=same_speed),
-        Workload("xmatch-distance", "  written DISTANCE <", once, pairs=True, peers=False,
+        Workload("xmatch-distance", "xmatch written DISTANCE <", once, pairs=True, peers=False,
                  base="xmatch", targets=same_speed),
         Workload("upload", f"upload {size(upload_rows)} x catalog", once, pairs=True, targets=(Target("ms", 100.0),)),
     ]
