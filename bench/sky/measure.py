@@ -25,6 +25,7 @@ class Measurement:
     rows: list[int] = field(default_factory=list)  # per run, the warm-up's first
     pairs: np.ndarray | None = None  # the warm-up's pairs, for pair workloads
     failure: str = ""
+    timed_out_after: float = 0.0  # seconds, when a query was cancelled
 
     def median_ms(self) -> float | None:
         if self.failure or not self.times:
@@ -37,6 +38,7 @@ def measure(engine: Engine, workload: Workload, budget: float) -> Measurement:
     (after at least one timed run) once the runs took more than budget s."""
     result = Measurement()
     spent = 0.0
+    started = time.perf_counter()
     try:
         for i, param in enumerate(workload.params):
             started = time.perf_counter()
@@ -53,6 +55,7 @@ def measure(engine: Engine, workload: Workload, budget: float) -> Measurement:
                 break
     except QueryTimeout as e:
         result.failure = f"timeout: {e}"
+        result.timed_out_after = time.perf_counter() - started
     except Exception as e:  # an engine's error is reported in the table, the run goes on
         result.failure = f"error: {e}"
     median = result.median_ms()

@@ -55,6 +55,9 @@ def ratio(w: Workload, results: Results) -> str:
     corvus = results.get((w.key, CORVUS))
     best = best_peer(w, results)
     mine = corvus.median_ms() if corvus else None
+    if corvus and corvus.timed_out_after and best:
+        peer, theirs = best
+        return f">{corvus.timed_out_after * 1000.0 / theirs:.0f}x slower ({peer}; Corvus timed out)"
     if mine is None or best is None:
         return "–"
     peer, theirs = best
@@ -66,6 +69,8 @@ def ratio(w: Workload, results: Results) -> str:
 def target_met(t: Target, w: Workload, results: Results, catalog_rows: int) -> bool | None:
     corvus = results.get((w.key, CORVUS))
     mine = corvus.median_ms() if corvus else None
+    if corvus and corvus.timed_out_after:
+        return False
     if mine is None:
         return None
     if t.kind == "ms":

@@ -235,8 +235,9 @@ def main() -> int:
         f" the whole result read: {ROW_FORMAT} (TABLEDATA), pairs as {PAIR_FORMAT}; the upload is a VOTable"
         " sent with each query (TAP_UPLOAD). DuckDB: in process, the result as an Arrow table."
         " PostgreSQL: COPY (query) TO STDOUT from Python; the upload is a temporary table created,"
-        " filled, analyzed and dropped with each query. scipy: unit vectors and trees built and queried"
-        " in each run (the catalog's tree for the upload built once, untimed)",
+        " filled, analyzed and dropped with each query. scipy: crossmatch from ra/dec arrays: unit vectors,"
+        " both trees, the query; upload: the list's unit vectors queried against the catalog's tree"
+        " (built once, untimed)",
     ]
     scan = [w for w in selected if w.key == "sum9"]
     footer = [
