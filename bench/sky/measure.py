@@ -4,6 +4,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -117,7 +118,7 @@ def compare_pairs(
     return PairCheck(far_missing, far_extra, boundary, len(found) - len(unique))
 
 
-def positions_by_id(path) -> tuple[np.ndarray, np.ndarray]:
+def positions_by_id(path: Path) -> tuple[np.ndarray, np.ndarray]:
     table = pq.read_table(path, columns=["id", "ra", "dec"])
     ids = table["id"].to_numpy()
     if not np.array_equal(ids, np.arange(len(ids))):
@@ -125,7 +126,10 @@ def positions_by_id(path) -> tuple[np.ndarray, np.ndarray]:
     return table["ra"].to_numpy(), table["dec"].to_numpy()
 
 
-def pair_sides(data: DataSet, workload: Workload) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+Sky = tuple[np.ndarray, np.ndarray]  # ra, dec indexed by id
+
+
+def pair_sides(data: DataSet, workload: Workload) -> tuple[Sky, Sky]:
     if (workload.base or workload.key) == "xmatch":
         return positions_by_id(data.xa), positions_by_id(data.xb)
     return positions_by_id(data.upload_parquet), positions_by_id(data.catalog)

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from catalog import DataSet, Probes
+from catalog import Probes
 from sphere import ARCSEC
 
 XMATCH_RADIUS = 1.0 * ARCSEC
