@@ -92,7 +92,9 @@ class Corvus:
             ("xb", data.xb, POSITION_COLUMNS),
         ):
             marker = self.directory / f".ingested-{table}"
-            key = f"{DATA_VERSION} {path}"
+            # A rebuilt binary may store tables differently: ingest again.
+            stat = self.binary.stat()
+            key = f"{DATA_VERSION} {path} {self.binary} {stat.st_size} {stat.st_mtime_ns}"
             if marker.exists() and marker.read_text() == key:
                 continue
             marker.unlink(missing_ok=True)
