@@ -8,8 +8,9 @@
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed test
 
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn corvus(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_corvus"))
@@ -184,4 +185,94 @@ fn assert_same(data: &Path, adql: &str) {
     let plain = sorted_rows(data, adql, &["--no-sky-index"]);
     assert_eq!(indexed.len(), plain.len(), "{adql}");
     assert!(indexed == plain, "{adql}: rows differ");
+}
+
+/// The first cell of each TABLEDATA row of a VOTable, sorted.
+fn first_cells(votable: &str) -> Vec<String> {
+    let mut ids: Vec<String> = votable
+        .split("<TR>")
+        .skip(1)
+        .filter_map(|row| {
+            let cell = row.split_once("<TD>")?.1;
+            Some(cell.split_once("</TD>")?.0.to_string())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// GET `path` from `host` over HTTP/1.0 (the body ends with the connection).
+fn get(host: &str, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.0 200"), "{path}: {response}");
+    body.to_string()
+}
+
+#[test]
+fn cone_search_and_adql_return_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut rng = Random(0x9e37_79b9_7f4a_7c15);
+    let rows: Vec<(f64, f64)> = (0..5000).map(|_| rng.position()).collect();
+    ingest(&data, dir.path(), "a", &rows);
+    let mut server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_corvus"))
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let host = line
+        .trim()
+        .trim_start_matches("Corvus TAP service at http://")
+        .trim_end_matches("/tap")
+        .to_string();
+    for (ra, dec, sr) in [(0.2, 0.5, 1.5), (100.0, 89.7, 0.8), (250.0, -30.0, 6.0)] {
+        let scs = get(
+            &host,
+            &format!("/scs/sky.a?RA={ra}&DEC={dec}&SR={sr}&VERB=1"),
+        );
+        let adql = format!(
+            "SELECT CAST(id AS VARCHAR) FROM sky.a WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE({ra}, {dec}, {sr}))"
+        );
+        let encoded: String = adql
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let tap = get(
+            &host,
+            &format!("/tap/sync?REQUEST=doQuery&LANG=ADQL&QUERY={encoded}"),
+        );
+        let (from_scs, from_tap) = (first_cells(&scs), first_cells(&tap));
+        assert!(!from_scs.is_empty(), "no rows at ({ra}, {dec})");
+        assert_eq!(from_scs, from_tap, "cone ({ra}, {dec}, {sr})");
+    }
+}
+
+/// A child process killed when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
