@@ -4,7 +4,7 @@
 //! Every table with a main position stores the HEALPix index of each row
 //! at order 29 in a hidden column ([`SKY_INDEX_COLUMN`]), sorted by it.
 //!
-//! * **Regions.** In a filter (the AND/OR tree of a WHERE, ON or HAVING),
+//! * **Regions.** In a filter (the AND/OR tree of a WHERE or ON),
 //!   `CONTAINS(POINT(ra, dec), region) = 1`, `INTERSECTS(...) = 1` and
 //!   `DISTANCE(POINT(ra, dec), POINT(a, b)) < r` (`<=`, reversed, with the
 //!   arguments in either order) on a table's main position, with a constant

@@ -82,7 +82,7 @@ pub(crate) struct Translator<'a> {
     pub(crate) scopes: Vec<Scope>,
     pub(crate) options: TranslateOptions,
     /// The expression being translated decides, through AND and OR only,
-    /// whether a WHERE, ON or HAVING keeps a row (`sky_index.rs`).
+    /// whether a WHERE or ON keeps a row (`sky_index.rs`).
     pub(crate) in_filter: bool,
 }
 
@@ -363,7 +363,7 @@ impl<'a> Translator<'a> {
             let _ = write!(sql, " GROUP BY {}", keys.join(", "));
         }
         if let Some(h) = &s.having {
-            let c = self.filter(h, "HAVING")?;
+            let c = self.condition(h, "HAVING")?;
             let _ = write!(sql, " HAVING {c}");
         }
         if !order.is_empty() {
@@ -387,8 +387,9 @@ impl<'a> Translator<'a> {
         Ok((sql, items.into_iter().map(|(_, c)| c).collect()))
     }
 
-    /// The condition of a WHERE, ON or HAVING: one whose AND/OR tree may
-    /// carry sky-index ranges.
+    /// The condition of a WHERE or ON: one whose AND/OR tree may carry
+    /// sky-index ranges. (Not HAVING: after grouping, the index column of
+    /// a grouped position is not among the columns it may name.)
     fn filter(&mut self, e: &Expr, clause: &str) -> Result<String> {
         self.in_filter = true;
         self.condition(e, clause)
