@@ -42,7 +42,8 @@ const CELL_COLUMN: &str = "_xmatch_cell";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TranslateOptions {
     /// Use the sky index (region ranges and crossmatch joins). Off, the SQL
-    /// is the plain translation: for comparisons in tests, and for EXPLAIN.
+    /// is the plain translation, to compare with (the tests, `corvus query
+    /// --no-sky-index`).
     pub sky_index: bool,
 }
 
@@ -77,25 +78,27 @@ pub(crate) struct Crossmatch {
     other: usize,
     other_position: (String, String),
     radius: f64,
+    /// The HEALPix depth of the cells joined on (`crossmatch_depth`).
+    depth: u8,
 }
 
 impl Crossmatch {
     /// The SQL of the expanded relation's FROM item, given its plain SQL.
-    pub(crate) fn wrap(&self, relation: &Relation, from_sql: &str) -> Option<String> {
-        let depth = crossmatch_depth(self.radius)?;
+    pub(crate) fn wrap(&self, relation: &Relation, from_sql: &str) -> String {
         let (ra, dec) = &self.expanded_position;
-        Some(format!(
-            "(SELECT *, unnest({}({depth}, {ra}, {dec}, {})) AS {} FROM {from_sql}) AS {}",
+        format!(
+            "(SELECT *, unnest({}({}, {ra}, {dec}, {})) AS {} FROM {from_sql}) AS {}",
             sky_functions::cone_cells::NAME,
+            self.depth,
             float_literal(self.radius),
             quote(CELL_COLUMN),
             relation.sql_alias
-        ))
+        )
     }
 
     /// The equality joining the two sides' cells.
-    pub(crate) fn equality(&self, relations: &[Relation]) -> Option<String> {
-        let depth = crossmatch_depth(self.radius)?;
+    pub(crate) fn equality(&self, relations: &[Relation]) -> String {
+        let depth = self.depth;
         let other = &relations[self.other];
         let (ra, dec) = &self.other_position;
         let cell = match indexed_column(other, ra, dec) {
@@ -106,11 +109,11 @@ impl Crossmatch {
             ),
             None => format!("ivo_healpix_index({depth}, {ra}, {dec})"),
         };
-        Some(format!(
+        format!(
             "({cell} = {}.{})",
             relations[self.expanded].sql_alias,
             quote(CELL_COLUMN)
-        ))
+        )
     }
 }
 
@@ -179,52 +182,57 @@ impl Translator<'_> {
         }
         let mut conjuncts = Vec::new();
         collect_conjuncts(cond, &mut conjuncts);
-        self.scopes.push(scope.clone());
-        let found = conjuncts.into_iter().find_map(|c| {
-            let ExprKind::Binary {
-                op,
-                left: l,
-                right: r,
-            } = &c.kind
-            else {
-                return None;
-            };
-            let SkyPredicate {
-                point,
-                region: Region::Around { centre, radius },
-            } = sky_predicate(*op, l, r)?
-            else {
-                return None;
-            };
-            crossmatch_depth(radius)?;
-            let all = 0..scope.relations.len();
-            let p = self.position_of(point, scope, all.clone())?;
-            let q = self.position_of(centre, scope, all)?;
-            let (a, b) = if left.contains(&p.0) && right.contains(&q.0) {
-                (p, q)
-            } else if left.contains(&q.0) && right.contains(&p.0) {
-                (q, p)
-            } else {
-                return None;
-            };
-            // Expand the smaller side where both may be: its rows are
-            // repeated once per cell its circle overlaps.
-            let rows = |i: usize| scope.relations[i].rows.unwrap_or(u64::MAX);
-            let expand_left = match may_expand {
-                (true, true) => rows(a.0) < rows(b.0),
-                (true, false) => true,
-                (false, true) => false,
-                (false, false) => return None,
-            };
-            let ((e, era, edec), (o, ora, odec)) = if expand_left { (a, b) } else { (b, a) };
-            Some(Crossmatch {
-                expanded: e,
-                expanded_position: (era, edec),
-                other: o,
-                other_position: (ora, odec),
-                radius,
+        // Circles around another position, of a radius cells can serve:
+        // found on the syntax alone, before any name is resolved.
+        let candidates: Vec<_> = conjuncts
+            .into_iter()
+            .filter_map(|c| match &c.kind {
+                ExprKind::Binary { op, left, right } => match sky_predicate(*op, left, right)? {
+                    SkyPredicate {
+                        point,
+                        region: Region::Around { centre, radius },
+                    } => Some((point, centre, radius, crossmatch_depth(radius)?)),
+                    _ => None,
+                },
+                _ => None,
             })
-        });
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        self.scopes.push(scope.clone());
+        let found = candidates
+            .into_iter()
+            .find_map(|(point, centre, radius, depth)| {
+                let all = 0..scope.relations.len();
+                let p = self.position_of(point, scope, all.clone())?;
+                let q = self.position_of(centre, scope, all)?;
+                let (a, b) = if left.contains(&p.0) && right.contains(&q.0) {
+                    (p, q)
+                } else if left.contains(&q.0) && right.contains(&p.0) {
+                    (q, p)
+                } else {
+                    return None;
+                };
+                // Expand the smaller side where both may be: its rows are
+                // repeated once per cell its circle overlaps.
+                let rows = |i: usize| scope.relations[i].rows.unwrap_or(u64::MAX);
+                let expand_left = match may_expand {
+                    (true, true) => rows(a.0) < rows(b.0),
+                    (true, false) => true,
+                    (false, true) => false,
+                    (false, false) => return None,
+                };
+                let ((e, era, edec), (o, ora, odec)) = if expand_left { (a, b) } else { (b, a) };
+                Some(Crossmatch {
+                    expanded: e,
+                    expanded_position: (era, edec),
+                    other: o,
+                    other_position: (ora, odec),
+                    radius,
+                    depth,
+                })
+            });
         self.scopes.pop();
         found
     }

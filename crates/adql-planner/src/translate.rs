@@ -651,12 +651,8 @@ impl<'a> Translator<'a> {
                     } else {
                         &mut right
                     };
-                    if let (Some(wrapped), Some(eq)) =
-                        (x.wrap(rel, side), x.equality(&scope.relations))
-                    {
-                        *side = wrapped;
-                        c = format!("({eq} AND {c})");
-                    }
+                    *side = x.wrap(rel, side);
+                    c = format!("({} AND {c})", x.equality(&scope.relations));
                 }
                 return Ok(format!("{left} {kind} {right} ON {c}"));
             }
@@ -769,10 +765,8 @@ impl<'a> Translator<'a> {
                     continue;
                 };
                 let item = if items[i].contains(&x.expanded) { i } else { k };
-                let wrapped = x.wrap(&scope.relations[x.expanded], &from_sql[item])?;
-                let eq = x.equality(&scope.relations)?;
-                from_sql[item] = wrapped;
-                return Some(eq);
+                from_sql[item] = x.wrap(&scope.relations[x.expanded], &from_sql[item]);
+                return Some(x.equality(&scope.relations));
             }
         }
         None

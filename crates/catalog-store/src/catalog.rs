@@ -116,6 +116,7 @@ pub(crate) fn rows(db: &Connection) -> Result<Vec<Row>> {
         .query_map([], |r| {
             let ra: Option<String> = r.get(3)?;
             let dec: Option<String> = r.get(4)?;
+            let row_count = r.get::<_, i64>(5)? as u64;
             Ok((
                 TableRecord {
                     info: TableInfo {
@@ -126,12 +127,12 @@ pub(crate) fn rows(db: &Connection) -> Result<Vec<Row>> {
                         // Ingest gives every table with a main position
                         // the sky index column and sorts it by that.
                         layout: Layout {
-                            rows: Some(r.get::<_, i64>(5)? as u64),
+                            rows: Some(row_count),
                             sky_index: ra.is_some() && dec.is_some(),
                         },
                         position: ra.zip(dec).map(|(ra, dec)| Position { ra, dec }),
                     },
-                    row_count: r.get::<_, i64>(5)? as u64,
+                    row_count,
                     size_bytes: r.get::<_, i64>(6)? as u64,
                     directory: PathBuf::new(),
                 },

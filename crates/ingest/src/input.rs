@@ -501,7 +501,12 @@ pub(crate) fn key_column(d: &Descriptor, columns: &[ColumnInfo]) -> Result<Optio
         return match columns.iter().find(|c| &c.name == key) {
             Some(c) => Ok(Some(c.name.clone())),
             None => Err(Error::Request(format!(
-                "the key column {key} is not in the table"
+                "the descriptor's [table] key = \"{key}\" names no column of the table; the columns are {}",
+                columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         };
     }
@@ -575,5 +580,35 @@ mod tests {
             let re = regex::Regex::new(&r).unwrap();
             assert!(re.is_match(s), "{r}");
         }
+    }
+
+    #[test]
+    fn the_key_is_the_descriptor_s_else_the_main_identifier() {
+        use catalog_model::{AdqlType, ColumnMeta};
+        let col = |name: &str, ucd: Option<&str>| ColumnInfo {
+            name: name.into(),
+            ty: AdqlType::BigInt,
+            meta: ColumnMeta {
+                ucd: ucd.map(str::to_string),
+                ..ColumnMeta::default()
+            },
+        };
+        let columns = [
+            col("flux", None),
+            col("source_id", Some("meta.id;meta.main")),
+        ];
+        let mut d = Descriptor::default();
+        assert_eq!(
+            key_column(&d, &columns).unwrap().as_deref(),
+            Some("source_id")
+        );
+        d.table.key = Some("flux".into());
+        assert_eq!(key_column(&d, &columns).unwrap().as_deref(), Some("flux"));
+        d.table.key = Some("id".into());
+        let e = key_column(&d, &columns).unwrap_err().to_string();
+        assert!(
+            e.contains("key = \"id\"") && e.contains("flux, source_id"),
+            "{e}"
+        );
     }
 }

@@ -63,7 +63,8 @@ impl ScalarUDFImpl for ConeCells {
             .args
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        // Scalars come as arrays of one value, broadcast over the batch.
+        // Scalars become arrays as long as the batch (of one value when
+        // every argument is a scalar).
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let n = if all_scalar { 1 } else { args.number_rows };
         let depth = arrays[0].as_primitive::<Int64Type>();
@@ -74,17 +75,20 @@ impl ScalarUDFImpl for ConeCells {
         );
         let mut out = ListBuilder::with_capacity(Int64Builder::with_capacity(n * 2), n);
         for row in 0..n {
-            let at = |a: &dyn Array| if a.len() == 1 { 0 } else { row };
-            let (d, x, y, r) = (at(depth), at(ra), at(dec), at(radius));
-            if depth.is_null(d) || ra.is_null(x) || dec.is_null(y) || radius.is_null(r) {
+            if depth.is_null(row) || ra.is_null(row) || dec.is_null(row) || radius.is_null(row) {
                 out.append_null();
                 continue;
             }
-            let depth = depth.value(d);
+            let depth = depth.value(row);
             if !(0..=29).contains(&depth) {
                 return exec_err!("{NAME}: depth {depth} is not a HEALPix order (0 to 29)");
             }
-            for cell in cone_cells(depth as u8, ra.value(x), dec.value(y), radius.value(r)) {
+            for cell in cone_cells(
+                depth as u8,
+                ra.value(row),
+                dec.value(row),
+                radius.value(row),
+            ) {
                 out.values().append_value(cell as i64);
             }
             out.append(true);
