@@ -127,6 +127,25 @@ impl Store {
         Ok(job.filter(|j| viewer.sees(&j.owner)))
     }
 
+    /// The `limit` most recent jobs `viewer` may see, whole and newest
+    /// first (the web interface's job list, which shows more of each job
+    /// than UWS's ShortJobDescription has).
+    pub fn recent(&self, viewer: &Viewer, limit: u64) -> Result<Vec<Job>> {
+        let mut sql = format!("SELECT {JOB_COLUMNS} FROM uws_jobs WHERE phase != 'ARCHIVED'");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Viewer::Owner(owner) = viewer {
+            sql.push_str(" AND owner = ?");
+            args.push(owner_key(owner).to_string().into());
+        }
+        sql.push_str(" ORDER BY creation_time DESC, id DESC LIMIT ?");
+        args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        self.read(|c| {
+            c.prepare_cached(&sql)?
+                .query_map(params_from_iter(args), job_of_row)?
+                .collect()
+        })
+    }
+
     /// The jobs `viewer` may see that pass `filter`, oldest first, or with
     /// LAST newest first (UWS 1.1 §2.2.2.1).
     pub fn list(&self, viewer: &Viewer, filter: &ListFilter) -> Result<Vec<JobSummary>> {

@@ -368,6 +368,12 @@ impl JobSystem {
         self.on_store(move |store| store.list(&v, &f)).await
     }
 
+    /// The `limit` most recent jobs `viewer` may see, newest first.
+    pub async fn recent(&self, viewer: &Viewer, limit: u64) -> Result<Vec<Job>> {
+        let v = viewer.clone();
+        self.on_store(move |store| store.recent(&v, limit)).await
+    }
+
     /// Folds the jobs `viewer` may see into `init` (see [`Store::fold`]),
     /// off the async threads.
     pub async fn fold<A: Send + 'static>(

@@ -386,6 +386,20 @@ async fn owners_see_only_their_jobs_and_lists_filter() {
             .len(),
         3
     );
+    // The whole jobs, newest first, the owner's only, at most `limit`.
+    let recent = |l: Vec<Job>| l.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(
+        recent(jobs.recent(&ann, 10).await.unwrap()),
+        [b.id.clone(), a.id.clone()]
+    );
+    assert_eq!(
+        recent(jobs.recent(&ann, 1).await.unwrap()),
+        std::slice::from_ref(&b.id)
+    );
+    assert_eq!(
+        recent(jobs.recent(&anonymous, 10).await.unwrap()),
+        std::slice::from_ref(&c.id)
+    );
     jobs.delete(&a.id, &ann).await.unwrap();
     assert!(!jobs.folder(&a.id).exists());
     assert!(matches!(
