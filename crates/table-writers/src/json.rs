@@ -37,8 +37,10 @@ fn string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "null".into())
 }
 
-fn number(x: f64) -> String {
-    if x.is_finite() {
+/// A float as JSON: the shortest text that reads back as the same value
+/// (so a REAL 548.31 stays 548.31, not its f64 widening 548.3099975585938).
+fn number<F: Into<f64> + std::fmt::Display + Copy>(x: F) -> String {
+    if x.into().is_finite() {
         x.to_string()
     } else {
         "null".into()
@@ -105,7 +107,7 @@ impl ResultWriter for JsonWriter {
                     Kind::Short => a.as_primitive::<Int16Type>().value(row).to_string(),
                     Kind::Int => a.as_primitive::<Int32Type>().value(row).to_string(),
                     Kind::Long => a.as_primitive::<Int64Type>().value(row).to_string(),
-                    Kind::Float => number(f64::from(a.as_primitive::<Float32Type>().value(row))),
+                    Kind::Float => number(a.as_primitive::<Float32Type>().value(row)),
                     Kind::Double => number(a.as_primitive::<Float64Type>().value(row)),
                     Kind::Doubles(_) | Kind::VarDoubles => {
                         let parts: Vec<String> =
