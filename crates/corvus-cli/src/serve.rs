@@ -350,8 +350,16 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tap_server::start_jobs(&state, store, jobs_config)
         .await
         .context("cannot start the asynchronous jobs")?;
-    println!("Corvus TAP service at {base_url}");
-    let _ = std::io::stdout().flush();
+    // The first line is the one scripts and tests read; keep it first. Both
+    // go in one write, and a reader that has gone (a test that read the
+    // first line and closed the pipe) is no reason to stop serving.
+    let web = base_url.trim_end_matches("/tap");
+    let lines = format!(
+        "Corvus TAP service at {base_url}\nWeb interface at {web}/ (open it in a browser)\n"
+    );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(lines.as_bytes()).and_then(|()| out.flush());
+    drop(out);
     tap_server::serve(listener, state, shutdown(), execution.grace())
         .await
         .context("the server stopped")?;

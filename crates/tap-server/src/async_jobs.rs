@@ -9,6 +9,7 @@
 
 use crate::error::ServiceError;
 use crate::job_runner::{self, RESULT};
+use crate::ui::owner;
 use crate::{AppState, uws_xml, xml};
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -28,15 +29,17 @@ const CONTROL: [&str; 4] = ["PHASE", "EXECUTIONDURATION", "DESTRUCTION", "ACTION
 type Pairs = Query<Vec<(String, String)>>;
 
 impl AppState {
-    fn jobs(&self) -> Result<&JobSystem, ServiceError> {
+    pub(crate) fn jobs(&self) -> Result<&JobSystem, ServiceError> {
         self.jobs.get().ok_or_else(|| {
             ServiceError::NotFound("this service runs no asynchronous jobs; use /tap/sync".into())
         })
     }
 
     /// Who asks: the user the configured header names (set by an
-    /// authenticating proxy in front of the service), or the anonymous owner.
-    fn viewer(&self, headers: &HeaderMap) -> Viewer {
+    /// authenticating proxy in front of the service), else the browser its
+    /// cookie identifies (the web interface's, see `ui::owner`), else the
+    /// anonymous owner.
+    pub(crate) fn viewer(&self, headers: &HeaderMap) -> Viewer {
         let user = self
             .owner_header
             .as_ref()
@@ -44,7 +47,8 @@ impl AppState {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| owner::browser_token(headers).map(owner::browser_owner));
         Viewer::Owner(user)
     }
 
@@ -60,7 +64,7 @@ impl AppState {
         format!("{}/async", self.base_url)
     }
 
-    fn job_url(&self, id: &JobId) -> String {
+    pub(crate) fn job_url(&self, id: &JobId) -> String {
         format!("{}/async/{id}", self.base_url)
     }
 }
@@ -83,7 +87,7 @@ fn required<'a>(
     })
 }
 
-fn job_id(id: &str) -> Result<JobId, ServiceError> {
+pub(crate) fn job_id(id: &str) -> Result<JobId, ServiceError> {
     JobId::parse(id).ok_or_else(|| ServiceError::NotFound(format!("there is no job {id} here")))
 }
 

@@ -141,21 +141,31 @@ impl From<table_writers::Error> for ServiceError {
     }
 }
 
-impl IntoResponse for ServiceError {
-    fn into_response(self) -> Response {
+impl ServiceError {
+    /// The web interface's JSON API's error: the same status and message
+    /// as the DALI document, as `{"error": message}`.
+    pub(crate) fn into_json_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message() }).to_string();
+        self.respond("application/json", body)
+    }
+
+    fn respond(self, content_type: &'static str, body: String) -> Response {
         self.log();
-        let mut response = (
-            self.status(),
-            [(header::CONTENT_TYPE, "application/x-votable+xml")],
-            table_writers::error_document(&self.message()),
-        )
-            .into_response();
+        let mut response =
+            (self.status(), [(header::CONTENT_TYPE, content_type)], body).into_response();
         if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let body = table_writers::error_document(&self.message());
+        self.respond("application/x-votable+xml", body)
     }
 }
 

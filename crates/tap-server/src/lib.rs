@@ -24,6 +24,7 @@ pub mod registry;
 mod request;
 mod scs;
 mod sync;
+mod ui;
 mod uploads;
 mod uws_xml;
 mod vosi;
@@ -97,6 +98,8 @@ pub struct AppState {
     /// proxy in front of the service); without it every request is the
     /// anonymous owner's.
     pub owner_header: Option<axum::http::HeaderName>,
+    /// Signs the web interface's shared result links (see `ui::owner`).
+    pub link_key: Option<ring::hmac::Key>,
 }
 
 /// Counts a query request while it lives (see [`AppState::in_flight`]).
@@ -122,6 +125,7 @@ impl AppState {
             stopping: AtomicBool::new(false),
             jobs: Default::default(),
             owner_header: None,
+            link_key: ui::owner::new_link_key(),
         }
     }
 
@@ -154,7 +158,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(
             "/tap/async/{id}/parameters/{name}",
             get(async_jobs::parameter),
-        );
+        )
+        .merge(ui::results());
     let jobs = Router::new()
         .route(
             "/tap/async",
@@ -192,7 +197,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .layer(tower_http::compression::CompressionLayer::new());
     let documents = Router::new()
-        .route("/", get(root))
+        .merge(ui::documents())
         .route("/tap", get(root))
         .route("/tap/availability", get(vosi::availability))
         .route("/tap/capabilities", get(vosi::capabilities))
@@ -318,12 +323,15 @@ pub async fn serve(
     }
 }
 
-async fn root(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+pub(crate) async fn root(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Response {
     use catalog_model::Catalog;
     use std::fmt::Write;
     let root = state.base_url.trim_end_matches("/tap");
     let mut body = format!(
         "Corvus TAP service\n\n\
+Web interface:       {1}/ (in a browser)\n\
 TAP endpoint:        {0}\n\
 Synchronous queries: {0}/sync?LANG=ADQL&QUERY=...\n\
 Async jobs (UWS):    {0}/async\n\

@@ -20,10 +20,14 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use catalog_model::AllowAll;
-use query_engine::{CancellationToken, Ending, QueryOptions, ResultSink, Written, write_result};
+use query_engine::{
+    CancellationToken, Ending, Engine, QueryOptions, ResultSink, Written, write_result,
+};
 use std::sync::Arc;
 use std::time::Duration;
+use table_writers::Format;
 use tokio::sync::mpsc;
+use tokio_util::sync::DropGuard;
 
 /// How long the body may wait for a client that stopped reading.
 const STALLED_CLIENT: Duration = Duration::from_secs(300);
@@ -38,12 +42,8 @@ pub(crate) async fn run(
     headers: &HeaderMap,
     adjust: impl FnOnce(&mut Translation),
 ) -> Result<Response, ServiceError> {
-    let cancel = CancellationToken::new();
     // Dropped with this future if the client goes before the response starts.
-    let guard = cancel.clone().drop_guard();
-    // Counted from here until the body ends, so that a shutdown's grace
-    // period also waits for requests still reading uploads or planning.
-    let in_flight = state.in_flight();
+    let guards = Guards::new(state);
 
     // With uploads the query runs in a session of its own that also holds
     // TAP_UPLOAD; the published tables are shared with it, not copied.
@@ -59,25 +59,83 @@ pub(crate) async fn run(
     let mut translation = engine.translate(&request.adql, &AllowAll)?;
     adjust(&mut translation);
 
-    let options = QueryOptions {
+    let answer = Answer {
+        format: request.format,
         maxrec: Some(request.maxrec),
+        query: &request.adql,
+        runid: request.runid.as_deref(),
+    };
+    respond(state, engine, &translation, answer, headers, guards).await
+}
+
+/// What to answer with: the format, the row limit, and for the log the
+/// query and the caller's label.
+pub(crate) struct Answer<'a> {
+    pub(crate) format: Format,
+    pub(crate) maxrec: Option<u64>,
+    pub(crate) query: &'a str,
+    pub(crate) runid: Option<&'a str>,
+}
+
+/// A query request's life: the token that cancels it, the guard that
+/// cancels it when the request (then its body) is dropped, and its count
+/// among the requests in flight.
+pub(crate) struct Guards {
+    cancel: CancellationToken,
+    guard: DropGuard,
+    in_flight: crate::InFlight,
+}
+
+impl Guards {
+    /// Counts a query request from now on.
+    pub(crate) fn new(state: &AppState) -> Guards {
+        let cancel = CancellationToken::new();
+        Guards {
+            guard: cancel.clone().drop_guard(),
+            cancel,
+            // Counted from here until the body ends, so that a shutdown's
+            // grace period also waits for requests still reading uploads
+            // or planning.
+            in_flight: state.in_flight(),
+        }
+    }
+}
+
+/// Executes `translation` on `engine` and answers with its result,
+/// written by the one pipeline on the engine's pool into the response
+/// body, or with the error that came before its first row.
+pub(crate) async fn respond(
+    state: &Arc<AppState>,
+    engine: &Engine,
+    translation: &Translation,
+    answer: Answer<'_>,
+    headers: &HeaderMap,
+    guards: Guards,
+) -> Result<Response, ServiceError> {
+    let Guards {
+        cancel,
+        guard,
+        in_flight,
+    } = guards;
+    let options = QueryOptions {
+        maxrec: answer.maxrec,
         timeout: Some(Duration::from_secs(state.limits.execution_seconds)),
         cancel: cancel.clone(),
     };
-    let stream = engine.execute(&translation, options).await?;
+    let stream = engine.execute(translation, options).await?;
     let lane = stream.lane();
     tracing::info!(
-        query = request.adql,
-        maxrec = request.maxrec,
-        format = ?request.format,
-        runid = request.runid,
+        query = answer.query,
+        maxrec = answer.maxrec,
+        format = ?answer.format,
+        runid = answer.runid,
         lane = lane.name(),
         estimated_rows = stream.estimated_rows(),
         "query"
     );
-    let writer = request.format.writer(stream.schema(), &request.adql)?;
+    let writer = answer.format.writer(stream.schema(), answer.query)?;
     let content_type = writer.content_type();
-    let coding = Coding::negotiate(headers, request.format);
+    let coding = Coding::negotiate(headers, answer.format);
     let encoder = coding
         .encoder()
         .map_err(|e| ServiceError::internal("cannot start compressing the result", e))?;
