@@ -827,7 +827,7 @@ async fn pages_are_refused_for_others_unfinished_failed_and_votable_jobs() {
         .json_error(StatusCode::FORBIDDEN);
     assert_eq!(
         message,
-        format!("job {failed}: it is ERROR; its result can be read once it is COMPLETED")
+        format!("job {failed}: it is ERROR and has no result")
     );
     let listed = s.jobs(ann).await;
     let entry = listed["jobs"]
