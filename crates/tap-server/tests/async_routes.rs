@@ -4,12 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed test
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::{Answer, send};
 use std::sync::Arc;
-use tap_server::{AppState, Limits, app};
-use tower::ServiceExt;
+use tap_server::{AppState, Limits};
 
 const BASE: &str = "http://corvus.test/tap";
 
@@ -34,17 +35,7 @@ async fn service(configure: impl FnOnce(&mut uws_jobs::JobsConfig)) -> Service {
     Service { state, _dir: dir }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
     fn location(&self) -> String {
         self.headers[header::LOCATION].to_str().unwrap().to_string()
     }
@@ -52,21 +43,7 @@ impl Answer {
 
 impl Service {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = app(Arc::clone(&self.state)).oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        send(&self.state, request).await
     }
 
     async fn get(&self, uri: &str, user: Option<&str>) -> Answer {

@@ -5,13 +5,14 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed test
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::{Answer, send};
 use std::io::Read;
 use std::sync::Arc;
-use tap_server::{AppState, Limits, app};
-use tower::ServiceExt;
+use tap_server::{AppState, Limits};
 
 fn state() -> Arc<AppState> {
     let mut engine = test_support::fixture::engine();
@@ -24,40 +25,12 @@ fn state() -> Arc<AppState> {
     ))
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
     fn header(&self, name: header::HeaderName) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
-    }
-}
-
-async fn send(state: &Arc<AppState>, request: Request<Body>) -> Answer {
-    let response = app(Arc::clone(state)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
     }
 }
 

@@ -6,14 +6,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed test
 
+mod common;
+
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Request, StatusCode, header};
+use common::{Answer, send};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tap_server::{AppState, Limits, app};
-use tower::ServiceExt;
+use tap_server::{AppState, Limits};
 
 const HOST: &str = "http://corvus.test";
 const BASE: &str = "http://corvus.test/tap";
@@ -72,17 +73,7 @@ async fn service() -> Service {
     service_with(true).await
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
     fn header(&self, name: header::HeaderName) -> &str {
         self.headers
             .get(&name)
@@ -114,21 +105,7 @@ impl Answer {
 
 impl Service {
     async fn send(&self, request: Request<Body>) -> Answer {
-        let response = app(Arc::clone(&self.state)).oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        send(&self.state, request).await
     }
 
     fn request(method: &str, uri: &str, who: Who) -> axum::http::request::Builder {
