@@ -155,7 +155,7 @@ function headerTitle(c: Column): string {
 /** A cell as text (numbers exactly as the service sent them, right-aligned); nulls empty and marked. */
 function cellOf(value: unknown): HTMLTableCellElement {
   if (value == null) return h("td", { class: "null" });
-  if (typeof value === "number") return h("td", { class: "num" }, String(value));
+  if (typeof value === "number" || typeof value === "bigint") return h("td", { class: "num" }, String(value));
   if (Array.isArray(value)) return h("td", {}, `(${value.join(", ")})`);
   return h("td", {}, String(value));
 }

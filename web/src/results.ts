@@ -137,7 +137,7 @@ export class ResultPanel {
         const rows = await source.values(names, PLOT_ROWS);
         const column = (i: number): PlotColumn => {
           const meta = source.columns.find((c) => c.name === names[i]);
-          return { name: names[i], unit: meta?.unit, values: rows.map((r) => (typeof r[i] === "number" ? (r[i] as number) : null)) };
+          return { name: names[i], unit: meta?.unit, values: rows.map((r) => plotValue(r[i])) };
         };
         const drawn =
           k === "histogram"
@@ -155,6 +155,9 @@ export class ResultPanel {
     return form;
   }
 }
+
+/** A cell as a plot reads it: numbers, integers beyond 2^53 (BigInt) as the nearest double, anything else none. */
+const plotValue = (v: unknown): number | null => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null);
 
 const NUMERIC = /^(short|int|long|float|double|unsignedByte)$/;
 const isNumeric = (c: Column) => NUMERIC.test(c.datatype) && !c.arraysize;

@@ -117,6 +117,13 @@ export class SyncResult implements RowSource {
 export function compare(a: unknown, b: unknown): number {
   if (a == null || b == null) return a == null ? (b == null ? 0 : 1) : -1;
   if (typeof a === "number" && typeof b === "number") return a - b;
+  if (isInteger(a) && isInteger(b)) {
+    const [x, y] = [BigInt(a), BigInt(b)];
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
   return String(a).localeCompare(String(b));
 }
+
+/** An integer as JSON parsing left it: a BigInt beyond 2^53, a number below. */
+const isInteger = (v: unknown): v is bigint | number => typeof v === "bigint" || Number.isInteger(v);

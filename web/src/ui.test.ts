@@ -99,3 +99,10 @@ describe("numbers for people", () => {
     expect(duration("2026-01-01T00:00:00Z", "2026-01-01T00:02:05Z")).toBe("2 min 5 s");
   });
 });
+
+describe("integers beyond 2^53", () => {
+  it("order exactly, as BigInt, among themselves and with small numbers", () => {
+    const big = [9007199254740993n, 9007199254740992n, 5];
+    expect([...big].sort(compare)).toEqual([5, 9007199254740992n, 9007199254740993n]);
+  });
+});

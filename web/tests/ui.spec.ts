@@ -131,6 +131,19 @@ test("run now: the answer pages and sorts in the grid, by mouse and keyboard", a
   expect(isSorted(numbers(await columnValues(page, "hpmag")), true)).toBe(true);
 });
 
+test("integers beyond 2^53 (Gaia's source_id has 19 digits) show to the last digit, and sort exactly", async ({ page }) => {
+  await open(page);
+  await setQuery(page, "SELECT TOP 3 hip, 9007199254740992 + hip AS big FROM hip.main ORDER BY hip");
+  await page.locator("#run-sync").click();
+  await expect(page.locator(".page-status")).toHaveText("Rows 1–3 of 3");
+  expect(await columnValues(page, "big")).toEqual(["9007199254740993", "9007199254740994", "9007199254740995"]);
+  const header = page.locator("table.grid th", { has: page.locator('[data-column="big"]') });
+  await header.getByRole("button").click();
+  await header.getByRole("button").click();
+  await expect(header).toHaveAttribute("aria-sort", "descending");
+  expect(await columnValues(page, "big")).toEqual(["9007199254740995", "9007199254740994", "9007199254740993"]);
+});
+
 test("a job: the server pages and sorts its stored result; it plots and downloads", async ({ page }) => {
   await open(page);
   await setQuery(page, "SELECT hip, ra, dec, plx, hpmag FROM hip.main WHERE hip <= 3000 ORDER BY hip");
