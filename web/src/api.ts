@@ -74,6 +74,8 @@ export interface TapJson {
   metadata: Column[];
   data: unknown[][];
   status?: string;
+  /** With status ERROR: why the query stopped after its first rows. */
+  error?: string;
 }
 
 export interface Page {
@@ -193,7 +195,11 @@ export function downloadUrl(jobId: string, format: string): string {
 export async function runSync(query: string, maxrec: string, signal?: AbortSignal): Promise<TapJson> {
   const body = form({ REQUEST: "doQuery", LANG: "ADQL", QUERY: query, RESPONSEFORMAT: "json", MAXREC: maxrec });
   const response = await check(await fetch("tap/sync", { method: "POST", body, signal }));
-  return parseJson(await response.text()) as TapJson;
+  const answer = parseJson(await response.text()) as TapJson;
+  // A failure after the first rows still answers 200, its status at the end
+  // (DALI 1.1 §4.4): the rows before it are not the result.
+  if (answer.status === "ERROR") throw new ApiError(answer.error || "the query failed after its first rows", response.status);
+  return answer;
 }
 
 /** A GET URL of the same sync query, in another format: what downloads and SAMP fetch. */
@@ -219,23 +225,28 @@ export async function submitJob(query: string, fields: { maxrec: string; queue: 
     RUNID: fields.runId,
     PHASE: "RUN",
   });
-  const response = await check(await fetch("tap/async", { method: "POST", body }));
+  const response = await fetch("tap/async", { method: "POST", body });
+  // The 303 names the job. Its URL is built from the service's configured
+  // public address, which may be another origin than the page's (a service
+  // bound to 0.0.0.0 and opened by its host name): the job exists whatever
+  // fetching that URL gave, so the id comes from the redirect alone.
+  if (!response.redirected) await check(response);
   const id = new URL(response.url).pathname.split("/").filter(Boolean).pop();
-  if (!id) throw new ApiError("the service did not say where the new job is", response.status);
+  if (!response.redirected || !id) throw new ApiError("the service did not say where the new job is", response.status);
   return id;
 }
 
-/** UWS 1.1 §2.2.3.2: PHASE=ABORT. */
-export async function abortJob(id: string): Promise<void> {
-  await check(await fetch(`tap/async/${encodeURIComponent(id)}/phase`, { method: "POST", body: form({ PHASE: "ABORT" }) }));
+/** A UWS change, whose answer is a 303 (UWS 1.1 §2.2.3): done once the service redirects. */
+async function uwsChange(url: string, init: RequestInit): Promise<void> {
+  const response = await fetch(url, { ...init, redirect: "manual" });
+  if (response.type !== "opaqueredirect") await check(response);
 }
 
+/** UWS 1.1 §2.2.3.2: PHASE=ABORT. */
+export const abortJob = (id: string) => uwsChange(`tap/async/${encodeURIComponent(id)}/phase`, { method: "POST", body: form({ PHASE: "ABORT" }) });
+
 /** UWS 1.1 §2.2.3.3: DELETE on the job. */
-export async function deleteJob(id: string): Promise<void> {
-  await check(await fetch(`tap/async/${encodeURIComponent(id)}`, { method: "DELETE", redirect: "manual" }).then((r) =>
-    r.type === "opaqueredirect" ? new Response(null, { status: 204 }) : r,
-  ));
-}
+export const deleteJob = (id: string) => uwsChange(`tap/async/${encodeURIComponent(id)}`, { method: "DELETE" });
 
 /** The service's examples (DALI 1.1 §2.3: RDFa in XHTML). */
 export async function examples(): Promise<Example[]> {

@@ -28,7 +28,8 @@ export function bytes(n: number | null | undefined): string {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let i = 0;
   let v = n;
-  while (v >= 1000 && i < units.length - 1) {
+  // Rounded first, so that 999,999 bytes read "1.0 MB", not "1000 kB".
+  while (i < units.length - 1 && Number(v.toFixed(v < 10 ? 1 : 0)) >= 1000) {
     v /= 1000;
     i++;
   }
@@ -52,5 +53,6 @@ export function duration(start: string | null | undefined, end: string | null | 
   const ms = (end ? new Date(end) : new Date()).getTime() - new Date(start).getTime();
   if (ms < 1000) return `${Math.max(ms, 0)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }

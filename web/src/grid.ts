@@ -118,6 +118,8 @@ export class ResultGrid {
     else [this.sort, this.descending] = [undefined, false];
     this.offset = 0;
     this.renderHead();
+    // The header was rebuilt: give the focus back to the button just pressed.
+    this.table.querySelector<HTMLButtonElement>(`button[data-column="${CSS.escape(name)}"]`)?.focus();
     void this.load();
   }
 
@@ -143,7 +145,10 @@ export class ResultGrid {
     this.status.textContent = total ? `Rows ${count(this.offset + 1)}–${count(last)} of ${count(total)}` : "No rows";
     for (const b of Array.from(this.pager.querySelectorAll<HTMLButtonElement>("button"))) {
       const back = b.dataset.page === "first" || b.dataset.page === "previous";
-      b.disabled = back ? this.offset === 0 : last >= total;
+      const disabled = back ? this.offset === 0 : last >= total;
+      // A disabled button drops the keyboard's focus: move it to the rows.
+      if (disabled && document.activeElement === b) this.table.focus();
+      b.disabled = disabled;
     }
   }
 }

@@ -12,6 +12,8 @@ export interface JobActions {
   edit: (query: string) => void;
   /** A job changed phase (the page shows a job it is waiting for once it ends). */
   changed: (job: Job) => void;
+  /** The job is no longer listed (deleted, or past its destruction). */
+  vanished: (id: string) => void;
   error: (message: string) => void;
 }
 
@@ -25,6 +27,9 @@ export class JobList {
   private list: Job[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private visible = false;
+  /** Only the newest request may update the list: answers can come back out of order. */
+  private generation = 0;
+  private readonly error = h("p", { class: "message error", role: "alert" });
 
   constructor(
     private readonly panel: HTMLElement,
@@ -40,16 +45,33 @@ export class JobList {
 
   /** Fetches the list now, draws it, and schedules the next poll. */
   async refresh() {
-    if (this.timer) clearTimeout(this.timer);
+    const generation = ++this.generation;
+    let fresh: Job[];
     try {
-      const fresh = await jobs();
-      const before = new Map(this.list.map((j) => [j.id, j.phase]));
-      this.list = fresh;
-      for (const job of fresh) if (before.has(job.id) && before.get(job.id) !== job.phase) this.actions.changed(job);
-      this.render();
+      fresh = await jobs();
     } catch (e) {
-      this.panel.replaceChildren(h("p", { class: "message error", role: "alert" }, `The job list could not be read: ${(e as Error).message}`));
+      if (generation !== this.generation) return;
+      // One alert, its text updated: screen readers are not told again at each poll.
+      const text = `The job list could not be read: ${(e as Error).message}`;
+      if (this.error.textContent !== text || !this.error.isConnected) {
+        this.error.textContent = text;
+        this.panel.replaceChildren(this.error);
+      }
+      return this.schedule();
     }
+    if (generation !== this.generation) return;
+    const before = new Map(this.list.map((j) => [j.id, j.phase]));
+    const now = new Set(fresh.map((j) => j.id));
+    this.list = fresh;
+    for (const job of fresh) if (before.has(job.id) && before.get(job.id) !== job.phase) this.actions.changed(job);
+    for (const id of before.keys()) if (!now.has(id)) this.actions.vanished(id);
+    this.render();
+    this.schedule();
+  }
+
+  /** The next poll: one timer at a time. */
+  private schedule() {
+    if (this.timer) clearTimeout(this.timer);
     const busy = this.list.some((j) => ACTIVE.has(j.phase));
     this.timer = setTimeout(() => void this.refresh(), busy || this.visible ? FAST_MS : SLOW_MS);
   }
@@ -71,7 +93,13 @@ export class JobList {
     const rows = this.list.map((job) => this.row(job));
     const head = ["Job", "Phase", "Queue", "Created", "Took", "Rows", "Size", "Actions"].map((t) => h("th", { scope: "col" }, t));
     this.panel.replaceChildren(h("table", { class: "jobs", "aria-label": "Your jobs" }, h("thead", {}, h("tr", {}, ...head)), h("tbody", {}, ...rows)));
-    if (focusKey) this.panel.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
+    if (focusKey) {
+      // The button pressed may be gone (Abort, once aborted): then its job's View.
+      const job = focusKey.split(":")[0];
+      const again = this.panel.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`);
+      const fallback = this.panel.querySelector<HTMLElement>(`[data-key="${CSS.escape(`${job}:edit`)}"]`);
+      (again && !(again as HTMLButtonElement).disabled ? again : fallback)?.focus();
+    }
   }
 
   private row(job: Job): HTMLTableRowElement {
@@ -93,7 +121,8 @@ export class JobList {
       h(
         "td",
         { class: "actions" },
-        button("View", "view", () => this.actions.view(job), job.phase !== "COMPLETED"),
+        // The result viewer reads results stored as Parquet, as the page's own jobs store them.
+        button("View", "view", () => this.actions.view(job), job.phase !== "COMPLETED" || !/parquet/.test(job.mimeType ?? "")),
         button("Edit as new", "edit", () => this.actions.edit(job.query ?? "")),
         active ? button("Abort", "abort", () => void this.act(() => abortJob(job.id))) : null,
         button("Delete", "delete", () => void this.act(() => deleteJob(job.id))),

@@ -15,7 +15,7 @@ import { ResultPanel } from "./results";
 import { JobResult, SyncResult } from "./source";
 
 let service: api.Service | null = null;
-const results = new ResultPanel(byId("panel-result"), () => service);
+const results = new ResultPanel(byId("panel-result"), byId("announce"), () => service);
 const checkLine = byId("check");
 const maxrec = byId<HTMLInputElement>("maxrec");
 const queue = byId<HTMLSelectElement>("queue");
@@ -74,40 +74,59 @@ const showResults = () => selectTab(tabs[0]);
 let running: AbortController | null = null;
 /** The job the result panel waits for, shown when it ends. */
 let awaited: string | null = null;
+/**
+ * The result panel belongs to the newest action (run, submit, view): an
+ * older one's answer, arriving later, must not replace it.
+ */
+let turn = 0;
+function takeTurn(): () => boolean {
+  const mine = ++turn;
+  running?.abort();
+  running = null;
+  awaited = null;
+  return () => mine === turn;
+}
 
 async function runNow() {
   const query = editor.text.trim();
   if (!query) return editor.focus();
-  running?.abort();
+  const current = takeTurn();
   const controller = (running = new AbortController());
-  awaited = null;
   showResults();
   results.message("Running…", "busy");
   const started = performance.now();
   try {
     const answer = await api.runSync(query, maxrec.value, controller.signal);
     const took = Math.round(performance.now() - started);
-    await results.show(new SyncResult(`Quick result (${took} ms)`, answer, query, maxrec.value));
+    if (current()) await results.show(new SyncResult(`Quick result (${took} ms)`, answer, query, maxrec.value));
   } catch (e) {
-    if (!controller.signal.aborted) results.message(`The query failed: ${(e as Error).message}`, "error");
+    if (current()) results.message(`The query failed: ${(e as Error).message}`, "error");
   }
 }
+
+const submitButton = byId<HTMLButtonElement>("run-async");
 
 async function submit() {
   const query = editor.text.trim();
   if (!query) return editor.focus();
   if (!service?.asyncJobs) return results.message("This service runs no async jobs; use Run now.", "error");
-  running?.abort();
+  // One job per press: the button stays off until the service has answered.
+  if (submitButton.disabled) return;
+  submitButton.disabled = true;
+  const current = takeTurn();
   showResults();
   try {
     const id = await api.submitJob(query, { maxrec: maxrec.value, queue: queue.value, runId: runId.value.trim() });
+    if (!current()) return;
     awaited = id;
     results.message(`Job ${runId.value.trim() || id} submitted; its result shows here when it completes (the Jobs tab shows its progress).`, "busy");
     await jobList.refresh();
     const job = jobList.get(id);
     if (job) ended(job);
   } catch (e) {
-    results.message(`The job could not be submitted: ${(e as Error).message}`, "error");
+    if (current()) results.message(`The job could not be submitted: ${(e as Error).message}`, "error");
+  } finally {
+    submitButton.disabled = false;
   }
 }
 
@@ -122,15 +141,18 @@ function ended(job: api.Job) {
 }
 
 async function view(job: api.Job) {
-  awaited = null;
+  const current = takeTurn();
   showResults();
   results.message("Reading the result…", "busy");
   try {
     const label = `Job ${job.runId || job.id}`;
     const { source, first } = await JobResult.open(job.id, label, job.overflow ?? false, job.sharedVotableUrl ?? null);
+    if (!current()) return;
     await results.show(source, first);
+    // From the job list (now hidden), the keyboard goes on at the result.
+    if (byId("panel-jobs").contains(document.activeElement) || document.activeElement === document.body) byId("result-title").focus();
   } catch (e) {
-    results.message(`The result could not be read: ${(e as Error).message}`, "error");
+    if (current()) results.message(`The result could not be read: ${(e as Error).message}`, "error");
   }
 }
 
@@ -141,6 +163,11 @@ const jobList = new JobList(byId("panel-jobs"), byId("jobs-count"), {
     editor.focus();
   },
   changed: ended,
+  vanished: (id) => {
+    if (id !== awaited) return;
+    awaited = null;
+    results.message("The job was deleted before it ended.", "info");
+  },
   error: (message) => results.message(message, "error"),
 });
 
@@ -166,6 +193,11 @@ async function start() {
     byId("browser-tree").replaceChildren(h("p", { class: "message error" }, `The tables could not be read: ${schemas.reason}`));
   }
   if (examples.status === "fulfilled") offerExamples(examples.value);
+  // Without async jobs there is no job list to read.
+  if (!service?.asyncJobs) {
+    byId("tab-jobs").hidden = true;
+    return;
+  }
   if (!editor.text) {
     const first = browser.tables.find((t) => !/^tap_schema\./i.test(t.qualified));
     editor.text = first ? `SELECT TOP 10 *\nFROM ${first.qualified}` : "SELECT TOP 10 * FROM TAP_SCHEMA.tables";
@@ -186,13 +218,14 @@ function describe(s: api.Service) {
 function offerExamples(examples: api.Example[]) {
   const select = byId<HTMLSelectElement>("examples");
   select.append(...examples.map((e, i) => h("option", { value: String(i) }, e.name)));
-  select.addEventListener("change", () => {
+  // A button, not the select's change: arrow keys on a closed select change
+  // its value, and a keyboard user browsing the list must not lose the query.
+  byId("use-example").addEventListener("click", () => {
     const example = examples[Number(select.value)];
     if (select.value !== "" && example) {
       editor.text = example.query;
       editor.focus();
     }
-    select.value = "";
   });
 }
 

@@ -17,23 +17,25 @@ const PLOT_ROWS = 100_000;
 export class ResultPanel {
   constructor(
     private readonly panel: HTMLElement,
+    /** One live region outside the panel, so that screen readers hear each message once. */
+    private readonly announce: HTMLElement,
     private readonly service: () => Service | null,
   ) {}
 
   /** A message in place of a result: running, failed, nothing yet. */
   message(text: string, kind: "info" | "error" | "busy" = "info") {
-    this.panel.replaceChildren(h("p", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, text));
-    this.panel.toggleAttribute("aria-busy", kind === "busy");
+    this.panel.replaceChildren(h("p", { class: `message ${kind}` }, text));
+    this.announce.textContent = text;
   }
 
   async show(source: RowSource, first?: unknown[][]) {
-    this.panel.removeAttribute("aria-busy");
+    this.announce.textContent = `${source.label}: ${count(source.total)} rows`;
     const notice = h("p", { class: "notice", role: "status", "aria-live": "polite" });
     const grid = new ResultGrid(source, (m) => (notice.textContent = m));
     const summary = h(
       "div",
       { class: "result-head" },
-      h("h2", { id: "result-title" }, source.label),
+      h("h2", { id: "result-title", tabindex: -1 }, source.label),
       h("span", { class: "result-count" }, `${count(source.total)} ${source.total === 1 ? "row" : "rows"}`),
       source.overflow ? h("span", { class: "overflow", title: "MAXREC cut the result short (TAP OVERFLOW)" }, "truncated by the row limit") : null,
     );
@@ -54,8 +56,14 @@ export class ResultPanel {
       { id: "download-format", "aria-label": "Download format" },
       ...formats.map((f) => h("option", { value: f.name }, `${f.name} (.${f.extension})`)),
     );
-    const link = h("a", { id: "download", class: "button", href: source.downloadUrl(formats[0].name), download: "" }, "Download");
-    select.addEventListener("change", () => (link.href = source.downloadUrl(select.value)));
+    // A job's download names itself (Content-Disposition); a quick result's
+    // comes from /tap/sync, which does not, so the link names it.
+    const name = (i: number) => `corvus-result.${formats[i].extension}`;
+    const link = h("a", { id: "download", class: "button", href: source.downloadUrl(formats[0].name), download: name(0) }, "Download");
+    select.addEventListener("change", () => {
+      link.href = source.downloadUrl(select.value);
+      link.download = name(select.selectedIndex);
+    });
     return h("div", { class: "group" }, select, link);
   }
 
@@ -125,8 +133,10 @@ export class ResultPanel {
     };
     kind.addEventListener("change", sync);
     sync();
+    const draw = form.querySelector<HTMLButtonElement>("#plot-draw");
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
+      if (draw) draw.disabled = true;
       const k = kind.value;
       const [x, y] = [value("plot-x").value, value("plot-y").value];
       const logX = (value("plot-logx") as HTMLInputElement).checked;
@@ -149,7 +159,11 @@ export class ResultPanel {
         caption.textContent = `${count(drawn.drawn)} values drawn${drawn.skipped ? `, ${count(drawn.skipped)} left out (null, or not positive on a log axis)` : ""}${partial}.`;
       } catch (err) {
         caption.textContent = "";
+        canvas.setAttribute("aria-label", "No plot drawn");
+        canvas.removeAttribute("data-drawn");
         notice.textContent = `The plot could not be drawn: ${(err as Error).message}`;
+      } finally {
+        if (draw) draw.disabled = false;
       }
     });
     return form;

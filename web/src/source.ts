@@ -104,9 +104,10 @@ export class SyncResult implements RowSource {
     if (i < 0) return this.data;
     const key = `${sort}:${descending}`;
     if (this.sorted?.key !== key) {
-      // A stable sort (ties keep the answer's order), nulls last either way.
+      // A stable sort (ties keep the answer's order); nulls last ascending
+      // and first descending, as the server's ORDER BY puts them.
       const sign = descending ? -1 : 1;
-      const rows = [...this.data].sort((a, b) => (a[i] == null || b[i] == null ? compare(a[i], b[i]) : sign * compare(a[i], b[i])));
+      const rows = [...this.data].sort((a, b) => sign * compare(a[i], b[i]));
       this.sorted = { key, rows };
     }
     return this.sorted.rows;
@@ -121,9 +122,11 @@ export function compare(a: unknown, b: unknown): number {
     const [x, y] = [BigInt(a), BigInt(b)];
     return x < y ? -1 : x > y ? 1 : 0;
   }
+  if (isNumeric(a) && isNumeric(b)) return Number(a) - Number(b);
   if (typeof a === "boolean" && typeof b === "boolean") return Number(a) - Number(b);
   return String(a).localeCompare(String(b));
 }
 
 /** An integer as JSON parsing left it: a BigInt beyond 2^53, a number below. */
 const isInteger = (v: unknown): v is bigint | number => typeof v === "bigint" || Number.isInteger(v);
+const isNumeric = (v: unknown): v is bigint | number => typeof v === "bigint" || typeof v === "number";

@@ -71,11 +71,11 @@ describe("a sync result held in the page", () => {
     status: "OVERFLOW",
   };
   const result = new SyncResult("r", answer, "SELECT id, mag FROM t", "5");
-  it("pages and sorts, ties stable and nulls last both ways", async () => {
+  it("pages and sorts, ties stable, nulls last ascending and first descending", async () => {
     expect(result.overflow).toBe(true);
     expect((await result.page({ offset: 3, limit: 10 })).map((r) => r[0])).toEqual([4, 5]);
     expect((await result.page({ offset: 0, limit: 10, sort: "mag" })).map((r) => r[0])).toEqual([3, 1, 4, 5, 2]);
-    expect((await result.page({ offset: 0, limit: 10, sort: "mag", descending: true })).map((r) => r[0])).toEqual([5, 1, 4, 3, 2]);
+    expect((await result.page({ offset: 0, limit: 10, sort: "mag", descending: true })).map((r) => r[0])).toEqual([2, 5, 1, 4, 3]);
   });
   it("reads columns for plots and makes download URLs of the same query", async () => {
     expect(await result.values(["mag"], 2)).toEqual([[5.5], [null]]);
@@ -104,5 +104,21 @@ describe("integers beyond 2^53", () => {
   it("order exactly, as BigInt, among themselves and with small numbers", () => {
     const big = [9007199254740993n, 9007199254740992n, 5];
     expect([...big].sort(compare)).toEqual([5, 9007199254740992n, 9007199254740993n]);
+  });
+});
+
+describe("review fixes", () => {
+  it("rounds sizes and durations at unit edges", () => {
+    expect(bytes(999_999)).toBe("1.0 MB");
+    expect(bytes(999_499)).toBe("999 kB");
+    expect(duration("2026-01-01T00:00:00Z", "2026-01-01T00:01:59.600Z")).toBe("2 min 0 s");
+  });
+  it("orders large doubles among BigInts numerically", () => {
+    expect([10n ** 20n, 5.5, 9007199254740993n].sort(compare)).toEqual([5.5, 9007199254740993n, 10n ** 20n]);
+  });
+  it("puts nulls first when descending, as the server does", async () => {
+    const r = new SyncResult("r", { metadata: [{ name: "x", datatype: "double" }], data: [[1], [null], [2]] }, "q", "");
+    expect((await r.page({ offset: 0, limit: 9, sort: "x", descending: true })).map((row) => row[0])).toEqual([null, 2, 1]);
+    expect((await r.page({ offset: 0, limit: 9, sort: "x" })).map((row) => row[0])).toEqual([1, 2, null]);
   });
 });

@@ -21,8 +21,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   // The web interface lives at the service's root, beside /tap.
   process.env.CORVUS_URL = tapUrl.replace(/\/tap\/?$/, "/");
   return async () => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise((resolve) => server.once("exit", resolve));
     server.kill("SIGTERM");
-    await new Promise((resolve) => server.once("exit", resolve));
+    await exited;
   };
 }
 

@@ -376,11 +376,17 @@ async fn owners_are_apart_limits_are_named_and_values_clamped() {
         "{}",
         refused.text()
     );
-    // Progress while it executes.
-    let running = s
+    // Progress while it executes (reported a few times a second, so the
+    // first look may come before the first report).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut running = s
         .get(&format!("{slow}?WAIT=10&PHASE=QUEUED"), ann)
         .await
         .text();
+    while !running.contains("rowsEstimated=\"") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        running = s.get(&slow, ann).await.text();
+    }
     assert!(running.contains("rowsEstimated=\""), "{running}");
     let deleted = s
         .send(
