@@ -193,16 +193,13 @@ async function start() {
     byId("browser-tree").replaceChildren(h("p", { class: "message error" }, `The tables could not be read: ${schemas.reason}`));
   }
   if (examples.status === "fulfilled") offerExamples(examples.value);
-  // Without async jobs there is no job list to read.
-  if (!service?.asyncJobs) {
-    byId("tab-jobs").hidden = true;
-    return;
-  }
   if (!editor.text) {
     const first = browser.tables.find((t) => !/^tap_schema\./i.test(t.qualified));
     editor.text = first ? `SELECT TOP 10 *\nFROM ${first.qualified}` : "SELECT TOP 10 * FROM TAP_SCHEMA.tables";
   }
-  await jobList.refresh();
+  // Without async jobs there is no job list to read.
+  if (service?.asyncJobs) await jobList.refresh();
+  else byId("tab-jobs").hidden = true;
 }
 
 function describe(s: api.Service) {
