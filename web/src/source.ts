@@ -6,17 +6,11 @@
  * this interface.
  */
 
-import { type Column, type TapJson, downloadUrl, rows, syncUrl } from "./api";
+import { type Column, type TapJson, type Window, downloadUrl, rows, syncUrl } from "./api";
 
 /** Rows in a page until the user picks another size; the first page comes with a result's columns. */
 export const FIRST_PAGE_ROWS = 50;
 
-export interface Window {
-  offset: number;
-  limit: number;
-  sort?: string;
-  descending?: boolean;
-}
 
 export interface RowSource {
   /** What the result is called in headings and file names. */

@@ -49,5 +49,5 @@ pub use lanes::{Lane, LaneConfig};
 pub use moc_format::{Coverage, DEFAULT_ORDER, MAX_ORDER, MocFormat};
 pub use pipeline::{Ending, FileSink, ResultSink, WriteSink, Written, write_result};
 pub use session::{Engine, EngineConfig, Load};
-pub use stored::{STORED_SCHEMA, STORED_TABLE, StoredResult, Window};
+pub use stored::{StoredResult, Window};
 pub use tokio_util::sync::CancellationToken;

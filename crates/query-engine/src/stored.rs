@@ -17,9 +17,9 @@ use datafusion::prelude::ParquetReadOptions;
 use std::path::Path;
 
 /// The schema and table a stored result is published as.
-pub const STORED_SCHEMA: &str = "stored";
+const STORED_SCHEMA: &str = "stored";
 /// See [`STORED_SCHEMA`].
-pub const STORED_TABLE: &str = "result";
+const STORED_TABLE: &str = "result";
 
 /// A stored result, ready to be queried.
 pub struct StoredResult {

@@ -3,9 +3,10 @@
 //! without running it, and the browser's jobs with their sizes and times.
 //! `docs/web-api.md` documents each.
 
-use super::{Json, owner};
+use super::{Json, owner, whole_number};
 use crate::AppState;
 use crate::error::ServiceError;
+use crate::request::Params;
 use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use catalog_model::{AllowAll, Catalog, ColumnInfo};
@@ -105,7 +106,8 @@ pub(crate) async fn validate(
     State(state): State<Arc<AppState>>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Json {
-    let Some((_, query)) = pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("QUERY")) else {
+    let params = Params::from_pairs(pairs);
+    let Some(query) = params.get("QUERY") else {
         return Json(Err(ServiceError::BadRequest(
             "QUERY is missing: send QUERY=SELECT ...".into(),
         )));
@@ -139,28 +141,16 @@ pub(crate) async fn jobs(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Json {
-    Json(job_list(&state, &headers, &pairs).await)
+    Json(job_list(&state, &headers, pairs).await)
 }
 
 async fn job_list(
     state: &AppState,
     headers: &HeaderMap,
-    pairs: &[(String, String)],
+    pairs: Vec<(String, String)>,
 ) -> Result<Value, ServiceError> {
     let jobs = state.jobs()?;
-    let last = match pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("last")) {
-        None => 100,
-        Some((_, v)) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=MOST_JOBS).contains(n))
-            .ok_or_else(|| {
-                ServiceError::BadRequest(format!(
-                    "last={v} is not a whole number from 1 to {MOST_JOBS}"
-                ))
-            })?,
-    };
+    let last = whole_number(&Params::from_pairs(pairs), "last", 100, 1..=MOST_JOBS)?;
     let viewer = state.viewer(headers);
     let Viewer::Owner(Some(owner)) = &viewer else {
         return Err(ServiceError::Forbidden(

@@ -9,6 +9,7 @@ pub(crate) mod owner;
 mod stored;
 
 use crate::AppState;
+use crate::request::Params;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -111,8 +112,26 @@ impl IntoResponse for Json {
     }
 }
 
-impl From<Result<serde_json::Value, crate::ServiceError>> for Json {
-    fn from(result: Result<serde_json::Value, crate::ServiceError>) -> Self {
-        Json(result)
-    }
+/// The whole-number parameter `name` (case-insensitive, DALI 1.1 §3.1):
+/// `default` when absent, else a number in `range`.
+fn whole_number(
+    params: &Params,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, crate::ServiceError> {
+    let Some(v) = params.get(&name.to_ascii_uppercase()) else {
+        return Ok(default);
+    };
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            crate::ServiceError::BadRequest(format!(
+                "{name}={v} is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        })
 }

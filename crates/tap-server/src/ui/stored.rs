@@ -3,15 +3,16 @@
 //! whole of it in any TAP format for downloads. Both are ADQL queries on
 //! the result file (`Engine::stored_result`) through the one pipeline.
 
-use super::{Json, owner};
+use super::{owner, whole_number};
 use crate::AppState;
 use crate::async_jobs::job_id;
 use crate::error::ServiceError;
 use crate::job_runner::RESULT;
 use crate::query::{Answer, Guards, respond};
+use crate::request::{Params, format_of};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use catalog_model::AllowAll;
 use query_engine::{
     CancellationToken, Ending, QueryOptions, StoredResult, Window, WriteSink, write_result,
@@ -27,13 +28,6 @@ const PAGE_ROWS: u64 = 100;
 const MOST_PAGE_ROWS: u64 = 100_000;
 
 type Pairs = Query<Vec<(String, String)>>;
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
 
 /// A job's stored result, opened.
 struct Opened {
@@ -119,17 +113,23 @@ pub(crate) async fn rows(
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(pairs): Pairs,
-) -> Json {
-    Json(page(&state, &id, &headers, &pairs).await)
+) -> Response {
+    match page(&state, &id, &headers, &Params::from_pairs(pairs)).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => e.into_json_response(),
+    }
 }
 
+/// The page's JSON: the TAP JSON document the writer made, placed in the
+/// answer as it is (a page for a plot is up to 100,000 rows: not parsed
+/// again to be nested).
 async fn page(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,
-    pairs: &[(String, String)],
-) -> Result<serde_json::Value, ServiceError> {
-    let window = window(pairs)?;
+    params: &Params,
+) -> Result<Vec<u8>, ServiceError> {
+    let window = window(params)?;
     let Opened {
         stored,
         rows: total,
@@ -159,37 +159,19 @@ async fn page(
     if let Ending::Failed(e) = written?.ending {
         return Err(e.into());
     }
-    let result: serde_json::Value = serde_json::from_slice(&json)
-        .map_err(|e| ServiceError::internal("the page's JSON could not be read back", e))?;
-    Ok(serde_json::json!({
-        "total": total,
-        "offset": window.offset,
-        "result": result,
-    }))
+    let mut body = format!(
+        "{{\"total\":{total},\"offset\":{},\"result\":",
+        window.offset
+    )
+    .into_bytes();
+    body.extend_from_slice(json.trim_ascii_end());
+    body.push(b'}');
+    Ok(body)
 }
 
 /// The window a page's parameters ask for.
-fn window(pairs: &[(String, String)]) -> Result<Window, ServiceError> {
-    let number =
-        |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match param(pairs, name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| {
-                    ServiceError::BadRequest(format!(
-                        "{name}={v} is not a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ))
-                }),
-        };
-    let descending = match param(pairs, "order")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+fn window(params: &Params) -> Result<Window, ServiceError> {
+    let descending = match params.get("ORDER").map(str::to_ascii_lowercase).as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
         Some(other) => {
@@ -199,12 +181,19 @@ fn window(pairs: &[(String, String)]) -> Result<Window, ServiceError> {
         }
     };
     Ok(Window {
-        offset: number("offset", 0, 0..=u64::MAX)?,
-        limit: Some(number("limit", PAGE_ROWS, 1..=MOST_PAGE_ROWS)?),
-        order: param(pairs, "sort")
+        offset: whole_number(params, "offset", 0, 0..=u64::MAX)?,
+        limit: Some(whole_number(
+            params,
+            "limit",
+            PAGE_ROWS,
+            1..=MOST_PAGE_ROWS,
+        )?),
+        order: params
+            .get("SORT")
             .filter(|s| !s.is_empty())
             .map(|s| (s.to_string(), descending)),
-        columns: param(pairs, "columns")
+        columns: params
+            .get("COLUMNS")
             .filter(|c| !c.is_empty())
             .map(|c| c.split(',').map(|s| s.trim().to_string()).collect()),
     })
@@ -219,14 +208,10 @@ pub(crate) async fn download(
     Query(pairs): Pairs,
 ) -> Result<Response, ServiceError> {
     let guards = Guards::new(&state);
-    let name = param(&pairs, "FORMAT").unwrap_or("votable");
-    let format = Format::parse(name).ok_or_else(|| {
-        ServiceError::BadRequest(format!(
-            "FORMAT={name} is not supported; use one of {}",
-            Format::names().join(", ")
-        ))
-    })?;
-    let opened = open(&state, &id, &headers, param(&pairs, "key")).await?;
+    let params = Params::from_pairs(pairs);
+    // FORMAT or RESPONSEFORMAT, as TAP names it; VOTable when absent.
+    let format = format_of(&params)?;
+    let opened = open(&state, &id, &headers, params.get("KEY")).await?;
     let stored = &opened.stored;
     let adql = stored.adql(&Window::default())?;
     let translation = stored.engine.translate(&adql, &AllowAll)?;
@@ -280,10 +265,12 @@ fn file_name(run_id: &str) -> String {
 mod tests {
     use super::*;
 
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn pairs(list: &[(&str, &str)]) -> Params {
+        Params::from_pairs(
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
