@@ -2,6 +2,7 @@
 sent to `corvus serve` through TAP /sync over one keep-alive HTTP session."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -119,6 +120,8 @@ class Corvus:
 
     def start(self) -> None:
         command = [str(self.binary), "serve", "--data", str(self.data_dir), "--bind", "127.0.0.1:0"]
+        # bench/cluster/run points the service at a cluster this way.
+        command += os.environ.get("CORVUS_SERVE_ARGS", "").split()
         with open(self.directory / "serve.out", "wb") as out, open(self.directory / "serve.log", "wb") as log:
             self.process = subprocess.Popen(command, stdout=out, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 300

@@ -12,6 +12,7 @@ mod bench;
 mod bench_jobs;
 mod bench_load;
 mod catalog_dir;
+mod cluster_nodes;
 mod coverage;
 mod data;
 mod export;
@@ -36,6 +37,10 @@ enum Command {
     Adql(adql::AdqlCommand),
     /// Serve the published tables through IVOA TAP (prints the URL).
     Serve(serve::ServeArgs),
+    /// Run the scheduler of a Ballista cluster that `serve --cluster` executes queries on.
+    Scheduler(cluster_nodes::SchedulerArgs),
+    /// Run a worker of a Ballista cluster (it reads the tables by the paths the scheduler sends).
+    Worker(cluster_nodes::WorkerArgs),
     /// Publish a catalog file (fixed-width ASCII, CSV/TSV, FITS, VOTable, Parquet) as a table.
     Ingest(data::IngestArgs),
     /// Write a published table out whole with its metadata (VOTable, FITS, CSV, Parquet, ...).
@@ -135,6 +140,8 @@ fn main() -> ExitCode {
         Command::Adql(cmd) => adql::run(cmd),
         Command::Ingest(args) => runtime.block_on(data::ingest(args)),
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
+        Command::Scheduler(args) => runtime.block_on(cluster_nodes::scheduler(args)),
+        Command::Worker(args) => runtime.block_on(cluster_nodes::worker(args)),
         Command::Export(args) => runtime.block_on(export::export(args)),
         Command::Moc(args) => runtime.block_on(coverage::moc(args)),
         Command::Tables { data } => data::tables(data),

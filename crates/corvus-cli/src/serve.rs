@@ -25,6 +25,10 @@ pub(crate) struct ServeArgs {
     /// Service settings (limits, uploads) in TOML; see corvus.example.toml.
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+    /// Execute queries on the Ballista cluster whose scheduler is at
+    /// HOST:PORT (`corvus scheduler`); overrides [execution] cluster.
+    #[arg(long, value_name = "HOST:PORT")]
+    cluster: Option<String>,
     #[command(flatten)]
     data: DataArg,
 }
@@ -68,6 +72,9 @@ struct ExecutionConfig {
     memory_mib: Option<usize>,
     /// Seconds running queries get to finish after SIGTERM or Ctrl-C.
     shutdown_grace_seconds: Option<u64>,
+    /// The scheduler (HOST:PORT) of the Ballista cluster that executes the
+    /// queries; queries execute in this process when it is not set.
+    cluster: Option<String>,
 }
 
 impl ExecutionConfig {
@@ -95,6 +102,7 @@ impl ExecutionConfig {
                     .unwrap_or(DEFAULT_MEMORY_MIB)
                     .saturating_mul(1 << 20),
             ),
+            cluster: self.cluster.clone(),
         }
     }
 
@@ -318,6 +326,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         jobs,
         file,
     } = settings_from(args.config.as_deref())?;
+    let mut execution = execution;
+    if args.cluster.is_some() {
+        execution.cluster = args.cluster.clone();
+    }
     let (root, _demo) = if args.demo {
         let (guard, report) = demo_directory("demo").await?;
         eprintln!(
@@ -331,6 +343,17 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let dir = DataDir::open(&root)
         .with_context(|| format!("cannot open the data directory {}", root.display()))?;
     let engine = engine_for(&dir, execution.engine()).await?;
+    let cluster_line = match engine.cluster_status().await {
+        None => String::new(),
+        Some(Ok(status)) => format!(
+            "Queries execute on the cluster at {} ({} workers now)\n",
+            engine.cluster().unwrap_or_default(),
+            status.workers.len()
+        ),
+        Some(Err(e)) => {
+            anyhow::bail!("{e}; start it with `corvus scheduler`, or serve without --cluster")
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -355,7 +378,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // first line and closed the pipe) is no reason to stop serving.
     let web = base_url.trim_end_matches("/tap");
     let lines = format!(
-        "Corvus TAP service at {base_url}\nWeb interface at {web}/ (open it in a browser)\n"
+        "Corvus TAP service at {base_url}\nWeb interface at {web}/ (open it in a browser)\n{cluster_line}"
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(lines.as_bytes()).and_then(|()| out.flush());
@@ -367,7 +390,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

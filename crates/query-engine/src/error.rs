@@ -86,6 +86,9 @@ pub enum Error {
     /// table's coverage: no such table, no position, an order out of range).
     #[error("{0}")]
     Request(String),
+    /// The cluster that executes the queries failed or cannot be reached.
+    #[error("{0}")]
+    Cluster(cluster::Error),
     /// An invariant of the engine broke.
     #[error("internal error: {0}")]
     Internal(String),
@@ -105,7 +108,9 @@ impl Error {
             Error::Cancelled(_) => Fault::Cancelled,
             // A value the format cannot carry: the query can avoid it.
             Error::Write(table_writers::Error::Unwritable(_)) => Fault::User,
-            Error::Write(_) | Error::Sink(_) | Error::Internal(_) => Fault::Service,
+            Error::Write(_) | Error::Sink(_) | Error::Internal(_) | Error::Cluster(_) => {
+                Fault::Service
+            }
         }
     }
 
@@ -118,6 +123,15 @@ impl Error {
                 "the service failed while running the query ({}); this is not a fault of the query, and the operator's log has the details",
                 service_failure_kind(e)
             ),
+            (_, Error::Cluster(cluster::Error::WorkersLost(_))) => {
+                "a worker of the service's cluster stopped while the query ran, so its answer could be incomplete or count rows twice, and none is given; this is not a fault of the query: run it again"
+                    .to_string()
+            }
+            // The scheduler's address is the operator's business.
+            (_, Error::Cluster(_)) => {
+                "the cluster that runs this service's queries is not available; this is not a fault of the query, and the operator's log has the details"
+                    .to_string()
+            }
             (Fault::Service, Error::Sink(_) | Error::Write(_)) => {
                 "the service could not write, store or send the result; this is not a fault of the query, and the operator's log has the details"
                     .to_string()

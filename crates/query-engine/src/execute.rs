@@ -330,9 +330,69 @@ enum Stop {
 }
 
 impl Producer {
+    /// The cluster's workers before a plan that runs on the cluster starts;
+    /// `None` for a plan that runs here.
+    async fn cluster_workers(&self) -> std::result::Result<Option<cluster::ClusterStatus>, Stop> {
+        match &self.shared.cluster {
+            Some(scheduler) if cluster::ships(&self.plan) => cluster::status(scheduler)
+                .await
+                .map(Some)
+                .map_err(|e| Stop::Error(Error::Cluster(e))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Fails the query when a worker of `before` left the cluster while it
+    /// ran: Ballista 55 reruns the lost worker's tasks, and its planner can
+    /// then count their rows twice (seen with a worker killed mid-join), so
+    /// no answer is better than that one.
+    async fn no_worker_lost(
+        &self,
+        before: &cluster::ClusterStatus,
+    ) -> std::result::Result<(), Stop> {
+        let Some(scheduler) = &self.shared.cluster else {
+            return Ok(());
+        };
+        let now = cluster::status(scheduler)
+            .await
+            .map_err(|e| Stop::Error(Error::Cluster(e)))?;
+        let lost = before.lost_in(&now);
+        if lost.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            ?lost,
+            "workers left the cluster during a query; its answer is not given"
+        );
+        Err(Stop::Error(Error::Cluster(cluster::Error::WorkersLost(
+            lost.len(),
+        ))))
+    }
+
+    /// The error of a failed batch: a broken link to the cluster is the
+    /// service's failure, not the query's.
+    fn failure(&self, e: datafusion::error::DataFusionError) -> Error {
+        match &self.shared.cluster {
+            Some(scheduler) if cluster::is_link_failure(&e) => {
+                Error::Cluster(cluster::Error::Scheduler {
+                    url: scheduler.clone(),
+                    reason: format!("broke off a query: {e}"),
+                })
+            }
+            _ => e.into(),
+        }
+    }
+
     async fn run(self) {
         let ends = self.ends.clone();
         let interrupt = Arc::clone(&self.interrupt);
+        // A query stopped here must stop on the cluster too: dropping the
+        // stream only stops fetching its results.
+        let on_cluster = self
+            .shared
+            .cluster
+            .clone()
+            .map(|scheduler| (scheduler, Arc::clone(&self.plan)));
         // Whatever the producer awaits (a batch, room in the channel), the
         // ends stop it, dropping the DataFusion stream and with it its
         // tasks and their memory. A poll that does not return (a nested-loop
@@ -346,6 +406,12 @@ impl Producer {
             Err(Stop::Error(_)) if interrupt.load(Ordering::Relaxed) => Err(ends.reason()),
             other => other,
         };
+        if let (Err(_), Some((scheduler, plan))) = (&outcome, on_cluster) {
+            match cluster::cancel(&scheduler, &plan).await {
+                Ok(jobs) => tracing::debug!(jobs, "cancelled the query's cluster jobs"),
+                Err(e) => tracing::warn!("cannot cancel a stopped query's cluster jobs: {e}"),
+            }
+        }
         if let Err(Stop::Error(e)) = outcome {
             let _ = ends.tx.send(Err(e)).await;
         }
@@ -354,12 +420,17 @@ impl Producer {
     async fn produce(self) -> std::result::Result<(), Stop> {
         let tx = &self.ends.tx;
         let send = |m: Result<Message>| async move { tx.send(m).await.map_err(|_| Stop::Gone) };
+        let mut workers = self.cluster_workers().await?;
         let mut stream = execute_stream(Arc::clone(&self.plan), Arc::clone(&self.task))
             .map_err(|e| Stop::Error(e.into()))?;
         let started = std::time::Instant::now();
         let mut sent: u64 = 0;
         while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| Stop::Error(e.into()))?;
+            let batch = batch.map_err(|e| Stop::Error(self.failure(e)))?;
+            // A cluster job's rows come once the job is done: check now.
+            if let Some(before) = workers.take() {
+                self.no_worker_lost(&before).await?;
+            }
             let batch = batch
                 .with_schema(Arc::clone(&self.schema))
                 .map_err(|e| Stop::Error(Error::Internal(e.to_string())))?;
@@ -378,6 +449,9 @@ impl Producer {
             if batch.num_rows() > 0 {
                 send(Ok(Message::Rows(batch))).await?;
             }
+        }
+        if let Some(before) = workers.take() {
+            self.no_worker_lost(&before).await?;
         }
         // A whole scan tells the rate at which this machine reads rows.
         if let Some(rows) = self.progress.rows_read() {

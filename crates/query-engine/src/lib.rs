@@ -41,6 +41,7 @@ mod session;
 mod stored;
 pub mod tap_schema;
 
+pub use cluster::{ClusterStatus, Worker as ClusterWorker};
 pub use coverage::MAX_COVERAGE_RANGES;
 pub use error::{CancelReason, Error, Fault, Result};
 pub use estimate::{Estimate, ScanProgress};

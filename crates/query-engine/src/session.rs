@@ -14,10 +14,13 @@ use datafusion::catalog::{
     CatalogProvider, CatalogProviderList, MemTable, MemoryCatalogProvider,
     MemoryCatalogProviderList, MemorySchemaProvider, SchemaProvider, TableProvider,
 };
+use datafusion::datasource::source_as_provider;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +37,9 @@ pub struct EngineConfig {
     /// Memory that operators holding data (sorts, joins, aggregates) may
     /// share; beyond it they spill to temporary files or fail. `None`: no limit.
     pub memory_limit: Option<usize>,
+    /// The scheduler of the Ballista cluster that executes the queries
+    /// (`host:port`); `None`: this process executes them.
+    pub cluster: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +61,7 @@ impl Default for EngineConfig {
             },
             quick_rows: 2_000_000,
             memory_limit: None,
+            cluster: None,
         }
     }
 }
@@ -73,6 +80,8 @@ pub(crate) struct Shared {
     pub(crate) scan_rate: crate::estimate::ScanRate,
     /// The tables' sky coverages computed so far (`coverage.rs`).
     pub(crate) coverages: crate::coverage::CoverageCache,
+    /// The cluster's scheduler, when queries execute there.
+    pub(crate) cluster: Option<String>,
     /// The data directory's tables this engine reads, with their leases:
     /// their files stay while any session of the engine lives.
     _tables: Snapshot,
@@ -120,7 +129,13 @@ impl Engine {
         if let Some(bytes) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
         }
-        let ctx = SessionContext::new_with_config_rt(Self::session_config(), runtime.build_arc()?);
+        let mut ctx =
+            SessionContext::new_with_config_rt(Self::session_config(), runtime.build_arc()?);
+        if let Some(scheduler) = &config.cluster {
+            ctx = SessionContext::new_with_state(
+                cluster::connect(ctx.state(), scheduler).map_err(Error::Cluster)?,
+            );
+        }
         sky_functions::register_all(&ctx);
         let pool_error = |e: std::io::Error| Error::Internal(format!("cannot start a pool: {e}"));
         Ok(Engine {
@@ -134,6 +149,7 @@ impl Engine {
                 shutdown: CancellationToken::new(),
                 scan_rate: Default::default(),
                 coverages: Default::default(),
+                cluster: config.cluster,
                 _tables: tables,
             }),
         })
@@ -145,22 +161,44 @@ impl Engine {
         let records = tables.records.clone();
         let mut engine = Engine::with_snapshot(config, tables)?;
         for r in records {
-            let path = r.directory.to_string_lossy().into_owned();
-            let ctx = engine.ctx.clone();
-            let df = engine
-                .shared
-                .quick
-                .run(async move { ctx.read_parquet(path, ParquetReadOptions::default()).await })
-                .await??;
-            let mut info = r.info;
-            // The sky index is used only where the files really have it.
-            info.layout.sky_index &= df
-                .schema()
-                .has_column_with_unqualified_name(catalog_model::SKY_INDEX_COLUMN);
-            engine.register(info, df.into_view())?;
+            engine.publish_parquet(r.info, &r.directory).await?;
         }
         engine.publish_tap_schema()?;
         Ok(engine)
+    }
+
+    /// Publishes the Parquet files of the folder `directory` as `info`'s
+    /// table. The scan is DataFusion's listing table itself, not a view
+    /// over it, so a plan that reads it can be shipped to a cluster.
+    pub async fn publish_parquet(&mut self, mut info: TableInfo, directory: &Path) -> Result<()> {
+        let path = directory.to_string_lossy().into_owned();
+        let ctx = self.ctx.clone();
+        let df = self
+            .shared
+            .quick
+            .run(async move { ctx.read_parquet(path, ParquetReadOptions::default()).await })
+            .await??;
+        // The sky index is used only where the files really have it.
+        info.layout.sky_index &= df
+            .schema()
+            .has_column_with_unqualified_name(catalog_model::SKY_INDEX_COLUMN);
+        let provider = match df.logical_plan() {
+            LogicalPlan::TableScan(scan) => source_as_provider(&scan.source)?,
+            _ => df.into_view(),
+        };
+        self.register(info, provider)
+    }
+
+    /// The cluster's scheduler, when queries execute on a cluster.
+    pub fn cluster(&self) -> Option<&str> {
+        self.shared.cluster.as_deref()
+    }
+
+    /// The cluster's workers as its scheduler lists them; `None` when
+    /// queries execute in this process.
+    pub async fn cluster_status(&self) -> Option<Result<cluster::ClusterStatus>> {
+        let scheduler = self.shared.cluster.as_deref()?;
+        Some(cluster::status(scheduler).await.map_err(Error::Cluster))
     }
 
     fn session_config() -> SessionConfig {
@@ -267,12 +305,29 @@ impl Engine {
     /// uploads, test fixtures).
     pub fn register_batches(
         &mut self,
-        mut info: TableInfo,
+        info: TableInfo,
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
     ) -> Result<()> {
-        info.layout.rows = Some(batches.iter().map(|b| b.num_rows() as u64).sum());
-        let provider = MemTable::try_new(schema, vec![batches])?;
+        self.register_partitions(info, schema, vec![batches])
+    }
+
+    /// Publishes rows held in memory in `partitions` (scanned in parallel,
+    /// as a table of several files is) as `info`'s table.
+    pub fn register_partitions(
+        &mut self,
+        mut info: TableInfo,
+        schema: SchemaRef,
+        partitions: Vec<Vec<RecordBatch>>,
+    ) -> Result<()> {
+        info.layout.rows = Some(
+            partitions
+                .iter()
+                .flatten()
+                .map(|b| b.num_rows() as u64)
+                .sum(),
+        );
+        let provider = MemTable::try_new(schema, partitions)?;
         self.register(info, Arc::new(provider))
     }
 

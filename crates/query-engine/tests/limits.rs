@@ -30,6 +30,7 @@ fn engine(rows: usize) -> Engine {
         long: lane,
         quick_rows: 1_000,
         memory_limit: Some(256 << 20),
+        cluster: None,
     })
     .unwrap();
     test_support::fixture::add_sky_table(&mut e, "big", "t", rows);

@@ -150,6 +150,9 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         "# HELP corvus_query_memory_bytes Memory that running queries hold in the engine's pool.\n# TYPE corvus_query_memory_bytes gauge\ncorvus_query_memory_bytes {}",
         load.memory_bytes
     );
+    if let Some(status) = state.engine.cluster_status().await {
+        cluster_metrics(&mut s, status.ok());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -158,4 +161,41 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         s,
     )
         .into_response()
+}
+
+/// The cluster as its scheduler lists it: whether it answered, and its
+/// workers with the seconds since each one's last heartbeat.
+fn cluster_metrics(s: &mut String, status: Option<query_engine::ClusterStatus>) {
+    let _ = writeln!(
+        s,
+        "# HELP corvus_cluster_up Whether the cluster's scheduler answered (1) or not (0).\n# TYPE corvus_cluster_up gauge\ncorvus_cluster_up {}",
+        u8::from(status.is_some())
+    );
+    let Some(status) = status else { return };
+    let _ = writeln!(
+        s,
+        "# HELP corvus_cluster_workers Workers registered with the cluster's scheduler.\n# TYPE corvus_cluster_workers gauge\ncorvus_cluster_workers {}",
+        status.workers.len()
+    );
+    s.push_str("# HELP corvus_cluster_worker_heartbeat_age_seconds Seconds since each worker's last heartbeat.\n# TYPE corvus_cluster_worker_heartbeat_age_seconds gauge\n");
+    for w in &status.workers {
+        if let Some(ms) = w.heartbeat_age_ms {
+            let _ = writeln!(
+                s,
+                "corvus_cluster_worker_heartbeat_age_seconds{{worker=\"{}\",address=\"{}:{}\"}} {:.3}",
+                label(&w.id),
+                label(&w.host),
+                w.port,
+                ms as f64 / 1000.0
+            );
+        }
+    }
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

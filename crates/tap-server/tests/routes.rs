@@ -261,6 +261,7 @@ async fn a_full_service_answers_503_with_retry_after() {
         long: lane,
         quick_rows: 10,
         memory_limit: None,
+        cluster: None,
     })
     .unwrap();
     test_support::fixture::add_sky_table(&mut engine, "sky", "spiral", 100_000);

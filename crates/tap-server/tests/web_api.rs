@@ -451,8 +451,8 @@ async fn the_tables_list_every_schema_with_column_metadata_tap_schema_last() {
     assert_eq!(schema_names, ["fix", "other", "sky", "TAP_SCHEMA"]);
     let fix = schemas[0]["tables"].as_array().unwrap();
     let table_names: Vec<&str> = fix.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(table_names, ["fields", "obs", "stars"]);
-    let stars = &fix[2];
+    assert_eq!(table_names, ["fields", "measures", "obs", "stars"]);
+    let stars = &fix[3];
     assert_eq!(stars["qualified"], "fix.stars");
     assert_eq!(stars["position"], json!({ "ra": "ra", "dec": "dec" }));
     let columns = stars["columns"].as_array().unwrap();

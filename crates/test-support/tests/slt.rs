@@ -1,10 +1,12 @@
-//! Runs the `.slt` files in `tests/slt/` (at the workspace root) twice
-//! over the fixture catalog, with the same expected results: in process
-//! (each ADQL query translated, executed, and written as Parquet through
-//! the result pipeline) and through the TAP service (`/tap/sync` on a
+//! Runs the `.slt` files in `tests/slt/` (at the workspace root) three
+//! times over the fixture catalog, with the same expected results: in
+//! process (each ADQL query translated, executed, and written as Parquet
+//! through the result pipeline); through the TAP service (`/tap/sync` on a
 //! loopback port, `RESPONSEFORMAT=parquet`; errors read from the DALI
-//! error document). Both read their rows back with the same code, so they
-//! can differ only where the service does.
+//! error document); and on a Ballista cluster (a scheduler and two
+//! one-core workers on loopback, started here, reading the fixture from
+//! Parquet files). All read their rows back with the same code, so they
+//! can differ only where the service or the cluster does.
 //!
 //! `COMPLETE=1 cargo test --workspace --test slt` rewrites the expected
 //! results from the in-process engine (review the diff before committing).
@@ -191,7 +193,7 @@ async fn main() {
         let engines: &[&str] = if complete {
             &["engine"]
         } else {
-            &["engine", "sync"]
+            &["engine", "sync", "cluster"]
         };
         for engine in engines {
             let outcome = run_file(&file, engine, complete).await;
@@ -216,14 +218,65 @@ async fn main() {
     }
 }
 
-/// Runs one file against one engine: `engine` in process, `sync` over HTTP.
+/// The cluster the `cluster` runs use, started once; and the folder of
+/// the fixture's Parquet files, one subfolder per engine.
+struct Cluster {
+    nodes: cluster::LocalCluster,
+    files: tempfile::TempDir,
+    engines: std::sync::atomic::AtomicUsize,
+}
+
+static CLUSTER: tokio::sync::OnceCell<Result<Cluster, String>> = tokio::sync::OnceCell::const_new();
+
+async fn on_cluster() -> Result<AdqlDb, DbError> {
+    let cluster = CLUSTER
+        .get_or_init(|| async {
+            let nodes = cluster::start_local(2, 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            let files = tempfile::tempdir().map_err(|e| e.to_string())?;
+            Ok(Cluster {
+                nodes,
+                files,
+                engines: Default::default(),
+            })
+        })
+        .await
+        .as_ref()
+        .map_err(|e| DbError(format!("cannot start the cluster: {e}")))?;
+    let n = cluster
+        .engines
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = cluster.files.path().join(n.to_string());
+    let engine = fixture::engine_on_cluster(&cluster.nodes.scheduler, &dir).await;
+    // A run that quietly executed here would prove nothing about the cluster.
+    let probe = engine
+        .translate("SELECT COUNT(*) FROM fix.measures", &AllowAll)
+        .map_err(|e| DbError(e.to_string()))?;
+    let plan = engine
+        .explain(&probe)
+        .await
+        .map_err(|e| DbError(e.to_string()))?;
+    if !plan.contains("DistributedQueryExec") {
+        return Err(DbError(format!(
+            "the fixture's queries do not execute on the cluster:\n{plan}"
+        )));
+    }
+    Ok(AdqlDb::InProcess(engine))
+}
+
+/// Runs one file against one engine: `engine` in process, `sync` over
+/// HTTP, `cluster` on the cluster.
 async fn run_file(file: &Path, engine: &str, complete: bool) -> Result<(), String> {
-    let over_http = engine == "sync";
-    let mut runner = sqllogictest::Runner::new(|| async move {
-        if over_http {
-            AdqlDb::http().await
-        } else {
-            Ok(AdqlDb::InProcess(fixture::engine()))
+    let engine = engine.to_string();
+    let mut runner = sqllogictest::Runner::new(move || {
+        let engine = engine.clone();
+        async move {
+            match engine.as_str() {
+                "sync" => AdqlDb::http().await,
+                "cluster" => on_cluster().await,
+                _ => Ok(AdqlDb::InProcess(fixture::engine())),
+            }
         }
     });
     if complete {
