@@ -33,7 +33,7 @@ pub use client::{ClusterStatus, Worker, cancel, is_link_failure, ships, status};
 pub use codec::CorvusLogicalCodec;
 pub use error::{Error, Result};
 pub use local::{LocalCluster, free_port, start_local};
-pub use planner::{connect, runs_on_cluster};
+pub use planner::{connect, host_and_port, runs_on_cluster};
 pub use scheduler::{SchedulerOptions, run_scheduler};
 pub use worker::{WorkerOptions, run_worker};
 

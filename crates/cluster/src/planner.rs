@@ -56,12 +56,11 @@ pub fn connect(state: SessionState, scheduler_url: &str) -> Result<SessionState>
         codec,
     );
     let config = config.with_ballista_query_planner(Arc::new(SplitPlanner { remote }));
-    let state = SessionStateBuilder::new_from_existing(state)
+    let mut state = SessionStateBuilder::new_from_existing(state)
         .with_config(config)
         .build()
         .upgrade_for_ballista(url)?;
     // Ballista's upgrade resets the scalar functions to DataFusion's own.
-    let mut state = state;
     for f in crate::functions() {
         state.register_udf(f)?;
     }
@@ -70,20 +69,27 @@ pub fn connect(state: SessionState, scheduler_url: &str) -> Result<SessionState>
 
 /// `http://host:port` from the forms an operator may write.
 pub(crate) fn scheduler_address(given: &str) -> Result<String> {
+    let (host, port) = host_and_port(given)?;
+    Ok(format!("http://{host}:{port}"))
+}
+
+/// The host and port of a scheduler's address, written `host:port`,
+/// `http://host:port` or `df://host:port`.
+pub fn host_and_port(given: &str) -> Result<(String, u16)> {
     let rest = given
         .strip_prefix("http://")
         .or_else(|| given.strip_prefix("df://"))
         .unwrap_or(given)
         .trim_end_matches('/');
-    let valid = rest
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
-    if !valid || rest.contains('/') {
-        return Err(Error::Config(format!(
-            "the cluster address {given:?} is not of the form host:port (for example http://scheduler.example.org:50050)"
-        )));
-    }
-    Ok(format!("http://{rest}"))
+    rest.rsplit_once(':')
+        .filter(|(host, _)| !host.is_empty() && !rest.contains('/'))
+        .and_then(|(host, port)| Some((host.to_string(), port.parse::<u16>().ok()?)))
+        .filter(|(_, port)| *port > 0)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "the cluster address {given:?} is not of the form host:port (for example scheduler.example.org:50050)"
+            ))
+        })
 }
 
 /// Ballista's planner for plans that read catalog tables; DataFusion's own

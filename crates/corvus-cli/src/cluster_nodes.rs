@@ -102,18 +102,8 @@ pub(crate) async fn scheduler(args: SchedulerArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) async fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     logs();
-    let (host, port) = args
-        .scheduler
-        .trim_start_matches("http://")
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-        .filter(|(h, p)| !h.is_empty() && *p > 0)
-        .with_context(|| {
-            format!(
-                "--scheduler {:?} is not of the form HOST:PORT (for example 127.0.0.1:50050)",
-                args.scheduler
-            )
-        })?;
+    let (host, port) = cluster::host_and_port(&args.scheduler)
+        .with_context(|| format!("--scheduler {:?}", args.scheduler))?;
     if args.port == 0 || args.grpc_port == 0 || args.port == args.grpc_port {
         anyhow::bail!(
             "--port and --grpc-port must be two different ports other than 0: the worker tells the scheduler where to find it"
