@@ -3,6 +3,13 @@
 //! table in three Parquet files, the answers compared with one process's
 //! and with the exact values. The values sit near 1e9, where the naive
 //! sum-of-squares formula loses every digit.
+//!
+//! Floating-point answers near 1e9 are exact only to a few units of the
+//! mean's last place (1.2e-7), and the order in which partial states
+//! merge (which file a thread finishes first) moves them within that, in
+//! one process as on a cluster. So the test asks for agreement to 1e-6
+//! relative, which the naive formula misses by orders of magnitude (the
+//! test checks that too), not for equal bits.
 
 #![allow(clippy::unwrap_used)] // a panic is a failed test
 
@@ -95,17 +102,35 @@ async fn variance_and_stddev_split_exactly() {
     for (name, exact) in expected {
         for (engine, batches) in [("one process", &local), ("cluster", &remote)] {
             let got = column(batches, name);
+            assert_eq!(got.len(), exact.len(), "{name} on {engine}: {got:?}");
             for (g, e) in got.iter().zip(exact) {
                 assert!(
-                    ((g - e) / e).abs() < 1e-9,
+                    relative_error(*g, e) < TOLERANCE,
                     "{name} on {engine}: {got:?}, exact {exact:?}"
                 );
             }
         }
-        assert_eq!(
-            column(&local, name),
-            column(&remote, name),
-            "{name}: cluster and one process differ"
-        );
     }
+    let naive = naive_sample_variance(&[1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0, 1e9 + 4.0]);
+    assert!(
+        relative_error(naive, 5.0 / 3.0) > 1e3 * TOLERANCE,
+        "the values must defeat the naive formula (it gave {naive})"
+    );
+}
+
+/// Agreement asked of every engine: far below what a naive split loses,
+/// above what merge order moves at 1e9 (see the module comment).
+const TOLERANCE: f64 = 1e-6;
+
+fn relative_error(got: f64, exact: f64) -> f64 {
+    ((got - exact) / exact).abs()
+}
+
+/// The textbook one-pass formula, (Σx² − (Σx)²/n)/(n−1), which a rewriter
+/// that splits sums per node would use.
+fn naive_sample_variance(values: &[f64]) -> f64 {
+    let n = values.len() as f64;
+    let sum: f64 = values.iter().sum();
+    let squares: f64 = values.iter().map(|v| v * v).sum();
+    (squares - sum * sum / n) / (n - 1.0)
 }
