@@ -40,6 +40,52 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// A fresh, empty folder in the data directory at `root`, locked for
+    /// this process until it is dropped (and then removed) or published.
+    /// Without a [`DataDir`]: a query's scratch files (uploads a cluster's
+    /// workers read) are staged this way too, so that a crash leaves
+    /// nothing the next [`DataDir::open`] does not remove.
+    pub fn create(root: &Path) -> Result<Staging> {
+        let staging = layout::staging(root);
+        std::fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
+        for _ in 0..STAGING_ATTEMPTS {
+            let path = staging.join(layout::unique_name(""));
+            let lock_path = layout::staging_lock(&path);
+            let lock = match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&lock_path)
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io("cannot create", &lock_path)(e)),
+            };
+            match lock.try_lock() {
+                Ok(()) => {}
+                // A cleaner found the new file unlocked and is removing it.
+                Err(TryLockError::WouldBlock) => continue,
+                Err(TryLockError::Error(e)) => return Err(io("cannot lock", &lock_path)(e)),
+            }
+            // ... or has removed it already, and this lock guards nothing (rule 1).
+            if !lock_path.exists() {
+                continue;
+            }
+            let staged = Staging {
+                path,
+                lock_path,
+                _lock: lock,
+            };
+            std::fs::create_dir(&staged.path).map_err(io("cannot create", &staged.path))?;
+            return Ok(staged);
+        }
+        Err(Error::Io {
+            what: "cannot create a staging folder in",
+            path: staging,
+            source: std::io::Error::other("other processes removed every lock file made for it"),
+        })
+    }
+
     /// The folder to write into.
     pub fn path(&self) -> &Path {
         &self.path
@@ -151,44 +197,7 @@ impl DataDir {
     /// A fresh, empty folder to write a new table version into, locked for
     /// this process until the returned [`Staging`] is dropped or published.
     pub fn staging_folder(&self) -> Result<Staging> {
-        let staging = layout::staging(&self.root);
-        std::fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
-        for _ in 0..STAGING_ATTEMPTS {
-            let path = staging.join(layout::unique_name(""));
-            let lock_path = layout::staging_lock(&path);
-            let lock = match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&lock_path)
-            {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io("cannot create", &lock_path)(e)),
-            };
-            match lock.try_lock() {
-                Ok(()) => {}
-                // A cleaner found the new file unlocked and is removing it.
-                Err(TryLockError::WouldBlock) => continue,
-                Err(TryLockError::Error(e)) => return Err(io("cannot lock", &lock_path)(e)),
-            }
-            // ... or has removed it already, and this lock guards nothing (rule 1).
-            if !lock_path.exists() {
-                continue;
-            }
-            let staged = Staging {
-                path,
-                lock_path,
-                _lock: lock,
-            };
-            std::fs::create_dir(&staged.path).map_err(io("cannot create", &staged.path))?;
-            return Ok(staged);
-        }
-        Err(Error::Io {
-            what: "cannot create a staging folder in",
-            path: staging,
-            source: std::io::Error::other("other processes removed every lock file made for it"),
-        })
+        Staging::create(&self.root)
     }
 
     /// Publishes the files in `staged` as `record.info` in one step. With

@@ -103,6 +103,7 @@ impl ExecutionConfig {
                     .saturating_mul(1 << 20),
             ),
             cluster: self.cluster.clone(),
+            shared_data: None,
         }
     }
 
@@ -340,15 +341,23 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         (args.data.data.clone(), None)
     };
+    // Absolute, because a cluster's workers read its files by these paths.
+    let root = std::path::absolute(&root)
+        .with_context(|| format!("cannot open the data directory {}", root.display()))?;
     let dir = DataDir::open(&root)
         .with_context(|| format!("cannot open the data directory {}", root.display()))?;
-    let engine = engine_for(&dir, execution.engine()).await?;
+    let mut config = execution.engine();
+    config.shared_data = Some(root.clone());
+    let engine = engine_for(&dir, config).await?;
     let cluster_line = match engine.cluster_status().await {
         None => String::new(),
         Some(Ok(status)) => format!(
-            "Queries execute on the cluster at {} ({} workers now)\n",
+            "Queries execute on the cluster at {} ({} now)\n",
             engine.cluster().unwrap_or_default(),
-            status.workers.len()
+            match status.workers.len() {
+                1 => "1 worker".to_string(),
+                n => format!("{n} workers"),
+            }
         ),
         Some(Err(e)) => {
             anyhow::bail!("{e}; start it with `corvus scheduler`, or serve without --cluster")

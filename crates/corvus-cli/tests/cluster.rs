@@ -399,6 +399,17 @@ fn cluster_scenario(kill_a_worker: bool) {
     );
     assert_eq!(on_cluster, sync_with_upload(&local_host, join, upload).1);
     assert_eq!(on_cluster.lines().count(), 4, "{on_cluster}");
+    // Staged in the data directory for the workers, then removed.
+    let staging = data.join("tables").join(".staging");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&staging).is_ok_and(|mut d| d.next().is_some()) {
+        assert!(
+            Instant::now() < deadline,
+            "uploads left in {}",
+            staging.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let grouped =
         "SELECT grp, COUNT(*) AS n, SUM(id) AS s FROM cat.stars GROUP BY grp ORDER BY grp";
     assert_eq!(
@@ -483,4 +494,118 @@ fn cluster_scenario(kill_a_worker: bool) {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// The systemd units of `deploy/systemd`, as an operator installs them:
+/// `systemd-analyze verify` finds nothing to say, and their `ExecStart`
+/// lines, with `cluster.env`'s variables set for loopback, start a
+/// scheduler, a worker and a front end that answers from the cluster.
+#[test]
+fn the_systemd_units_verify_and_their_command_lines_run_a_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/systemd");
+    let data = tmp.path().join("data");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let port = free_port();
+    let env_file = tmp.path().join("cluster.env");
+    let shipped_env = std::fs::read_to_string(deploy.join("cluster.env")).unwrap();
+    let mut settings = std::collections::HashMap::new();
+    for line in shipped_env
+        .lines()
+        .filter(|l| l.contains('=') && !l.starts_with('#'))
+    {
+        let (key, value) = line.split_once('=').unwrap();
+        settings.insert(key.to_string(), value.to_string());
+    }
+    // The shipped file names every variable the units use; here they point at loopback.
+    for (key, value) in [
+        ("CORVUS_SCHEDULER_BIND", format!("127.0.0.1:{port}")),
+        ("CORVUS_SCHEDULER_HOST", "127.0.0.1".to_string()),
+        ("CORVUS_SCHEDULER", format!("127.0.0.1:{port}")),
+        ("CORVUS_WORKER_BIND_HOST", "127.0.0.1".to_string()),
+        ("CORVUS_WORKER_PORT", free_port().to_string()),
+        ("CORVUS_WORKER_GRPC_PORT", free_port().to_string()),
+    ] {
+        assert!(settings.contains_key(key), "cluster.env lacks {key}");
+        settings.insert(key.to_string(), value);
+    }
+    let env_text: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&env_file, env_text).unwrap();
+    let config = tmp.path().join("corvus.toml");
+    std::fs::write(
+        &config,
+        format!("[execution]\ncluster = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+
+    let units = ["corvus-scheduler", "corvus-worker", "corvus-serve"];
+    let mut exec_lines = Vec::new();
+    for unit in units {
+        let text = std::fs::read_to_string(deploy.join(format!("{unit}.service")))
+            .unwrap()
+            .replace("/usr/local/bin/corvus", env!("CARGO_BIN_EXE_corvus"))
+            .replace("/etc/corvus/cluster.env", env_file.to_str().unwrap())
+            .replace("/etc/corvus/corvus.toml", config.to_str().unwrap())
+            .replace("/var/cache/corvus-worker", work.to_str().unwrap())
+            .replace("/srv/corvus", data.to_str().unwrap());
+        let exec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap_or_else(|| panic!("{unit} has no ExecStart"))
+            .to_string();
+        exec_lines.push(exec);
+        std::fs::write(tmp.path().join(format!("{unit}.service")), text).unwrap();
+    }
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(units.map(|u| tmp.path().join(format!("{u}.service"))))
+        .output()
+        .expect("systemd-analyze (Debian package systemd) is needed to check the units");
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(verify.status.success() && said.trim().is_empty(), "{said}");
+
+    // A table to query, then the three command lines with their variables set.
+    let csv = tmp.path().join("stars.csv");
+    write_csv(&csv, 1000);
+    let ingest = Command::new(env!("CARGO_BIN_EXE_corvus"))
+        .args(["ingest", csv.to_str().unwrap(), "--table", "cat.stars"])
+        .args(["--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(ingest.status.success(), "{ingest:?}");
+    let args_of = |exec: &str| -> Vec<String> {
+        let mut expanded = exec.replace("%H", "127.0.0.1");
+        for (key, value) in &settings {
+            expanded = expanded.replace(&format!("${{{key}}}"), value);
+        }
+        assert!(
+            !expanded.contains("${"),
+            "a variable cluster.env lacks: {expanded}"
+        );
+        let mut words: Vec<String> = expanded.split_whitespace().map(String::from).collect();
+        assert_eq!(words.remove(0), env!("CARGO_BIN_EXE_corvus"));
+        words
+    };
+    let node = |name: &'static str, args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Node::start(name, &args, tmp.path())
+    };
+    let _scheduler = node("scheduler", args_of(&exec_lines[0]));
+    let _worker = node("worker", args_of(&exec_lines[1]));
+    // The unit serves on the default address; the test on a free port.
+    let mut serve_args = args_of(&exec_lines[2]);
+    serve_args.extend(["--bind".to_string(), "127.0.0.1:0".to_string()]);
+    let serve = node("serve", serve_args);
+    let host = serve
+        .line
+        .trim()
+        .strip_prefix("Corvus TAP service at http://")
+        .and_then(|rest| rest.strip_suffix("/tap"))
+        .unwrap_or_else(|| panic!("{}", serve.line))
+        .to_string();
+    wait_for_workers(&host, 1);
+    let (status, body) = sync_csv(&host, "SELECT COUNT(*) AS n FROM cat.stars");
+    assert!(status.contains(" 200"), "{status}\n{body}\n{}", serve.log());
+    assert_eq!(body.replace('\r', ""), "n\n1000\n");
 }

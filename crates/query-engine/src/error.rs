@@ -89,6 +89,10 @@ pub enum Error {
     /// The cluster that executes the queries failed or cannot be reached.
     #[error("{0}")]
     Cluster(cluster::Error),
+    /// Uploaded tables could not be written where the cluster's workers
+    /// read them (a full disk, a read-only data directory).
+    #[error("cannot stage the uploaded tables for the cluster: {0}")]
+    Staging(String),
     /// An invariant of the engine broke.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,9 +112,11 @@ impl Error {
             Error::Cancelled(_) => Fault::Cancelled,
             // A value the format cannot carry: the query can avoid it.
             Error::Write(table_writers::Error::Unwritable(_)) => Fault::User,
-            Error::Write(_) | Error::Sink(_) | Error::Internal(_) | Error::Cluster(_) => {
-                Fault::Service
-            }
+            Error::Write(_)
+            | Error::Sink(_)
+            | Error::Internal(_)
+            | Error::Cluster(_)
+            | Error::Staging(_) => Fault::Service,
         }
     }
 
@@ -134,6 +140,10 @@ impl Error {
             }
             (Fault::Service, Error::Sink(_) | Error::Write(_)) => {
                 "the service could not write, store or send the result; this is not a fault of the query, and the operator's log has the details"
+                    .to_string()
+            }
+            (_, Error::Staging(_)) => {
+                "the service could not store the uploaded tables where its cluster reads them; this is not a fault of the query, and the operator's log has the details"
                     .to_string()
             }
             _ => self.to_string(),

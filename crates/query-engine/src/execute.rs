@@ -178,6 +178,7 @@ impl Engine {
             interrupt,
             _done: done.drop_guard(),
             _slot: slot,
+            _staged: self.staged.clone(),
         };
         lane_state.spawn(producer.run())?;
         Ok(ResultStream {
@@ -319,6 +320,9 @@ struct Producer {
     _done: tokio_util::sync::DropGuard,
     /// Held until the producer ends, whichever way.
     _slot: Slot,
+    /// The session's uploads staged for the cluster, kept while the plan
+    /// that reads them runs (the session itself may be gone).
+    _staged: Option<Arc<catalog_store::Staging>>,
 }
 
 /// What stopped a producer before the end of its rows.

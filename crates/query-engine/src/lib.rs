@@ -17,6 +17,9 @@
 //!   coverage from its hidden HEALPix column, kept once computed; a
 //!   [`Coverage`] is written as a MOC in FITS, JSON or ASCII
 //!   (`moc_format.rs`, with CDS's `moc` crate).
+//! - Uploads on a cluster (`staged_uploads.rs`): written as Parquet in a
+//!   staging folder of the shared data directory for the workers, removed
+//!   with the session's last query ([`Engine::with_uploads`]).
 //! - [`Error`] (`error.rs`): keeps DataFusion's error whole and says whose
 //!   [`Fault`] it is.
 //!
@@ -38,6 +41,7 @@ mod lanes;
 mod moc_format;
 mod pipeline;
 mod session;
+mod staged_uploads;
 mod stored;
 pub mod tap_schema;
 
@@ -50,5 +54,6 @@ pub use lanes::{Lane, LaneConfig};
 pub use moc_format::{Coverage, DEFAULT_ORDER, MAX_ORDER, MocFormat};
 pub use pipeline::{Ending, FileSink, ResultSink, WriteSink, Written, write_result};
 pub use session::{Engine, EngineConfig, Load};
+pub use staged_uploads::UploadedTable;
 pub use stored::{StoredResult, Window};
 pub use tokio_util::sync::CancellationToken;

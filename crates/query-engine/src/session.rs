@@ -5,9 +5,10 @@
 
 use crate::error::{Error, Result};
 use crate::lanes::{Lane, LaneConfig, LaneState, Pool};
+use crate::staged_uploads::UploadedTable;
 use adql_planner::{TranslateOptions, Translation, translate, translate_with};
 use catalog_model::{AccessPolicy, Catalog, StaticCatalog, TableInfo};
-use catalog_store::Snapshot;
+use catalog_store::{Snapshot, Staging};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{
@@ -20,7 +21,7 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +41,10 @@ pub struct EngineConfig {
     /// The scheduler of the Ballista cluster that executes the queries
     /// (`host:port`); `None`: this process executes them.
     pub cluster: Option<String>,
+    /// The data directory, when every node of the cluster mounts it at this
+    /// same (absolute) path: uploaded tables are staged there as Parquet
+    /// for the workers to read. `None`: they travel inside the plan.
+    pub shared_data: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +67,7 @@ impl Default for EngineConfig {
             quick_rows: 2_000_000,
             memory_limit: None,
             cluster: None,
+            shared_data: None,
         }
     }
 }
@@ -82,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) coverages: crate::coverage::CoverageCache,
     /// The cluster's scheduler, when queries execute there.
     pub(crate) cluster: Option<String>,
+    /// Where uploads are staged for the cluster (`EngineConfig::shared_data`).
+    shared_data: Option<PathBuf>,
     /// The data directory's tables this engine reads, with their leases:
     /// their files stay while any session of the engine lives.
     _tables: Snapshot,
@@ -116,6 +124,9 @@ pub struct Engine {
     pub(crate) ctx: SessionContext,
     catalog: StaticCatalog,
     pub(crate) shared: Arc<Shared>,
+    /// This session's uploads staged for the cluster's workers; the folder
+    /// goes when the session and the last of its queries are gone.
+    pub(crate) staged: Option<Arc<Staging>>,
 }
 
 impl Engine {
@@ -140,6 +151,7 @@ impl Engine {
         let pool_error = |e: std::io::Error| Error::Internal(format!("cannot start a pool: {e}"));
         Ok(Engine {
             ctx,
+            staged: None,
             catalog: StaticCatalog::new(Vec::new()),
             shared: Arc::new(Shared {
                 quick: LaneState::new(Lane::Quick, config.quick).map_err(pool_error)?,
@@ -149,6 +161,7 @@ impl Engine {
                 shutdown: CancellationToken::new(),
                 scan_rate: Default::default(),
                 coverages: Default::default(),
+                shared_data: config.shared_data.filter(|_| config.cluster.is_some()),
                 cluster: config.cluster,
                 _tables: tables,
             }),
@@ -354,10 +367,7 @@ impl Engine {
     /// `extra` tables (TAP uploads) that only this session sees. Pools,
     /// admission, settings and the memory pool are shared; so are the
     /// published tables' providers, so this costs a few pointer copies.
-    pub fn with_tables(
-        &self,
-        extra: Vec<(TableInfo, SchemaRef, Vec<RecordBatch>)>,
-    ) -> Result<Engine> {
+    pub fn with_tables(&self, extra: Vec<UploadedTable>) -> Result<Engine> {
         let catalogs = Arc::new(MemoryCatalogProviderList::new());
         let state = SessionStateBuilder::new_from_existing(self.ctx.state())
             .with_catalog_list(catalogs.clone())
@@ -375,11 +385,37 @@ impl Engine {
             ctx: SessionContext::new_with_state(state),
             catalog: self.catalog.clone(),
             shared: Arc::clone(&self.shared),
+            staged: None,
         };
         for (info, schema, batches) in extra {
             engine.register_batches(info, schema, batches)?;
         }
         Ok(engine)
+    }
+
+    /// A session for one request with its uploaded `tables` (TAP_UPLOAD),
+    /// which only it sees. On a cluster whose nodes share the data directory
+    /// ([`EngineConfig::shared_data`]) they are written there as Parquet for
+    /// the workers to read, and removed once the session and its queries
+    /// are gone; otherwise they are held in memory, as [`Engine::with_tables`]
+    /// does (and a shipped plan carries them).
+    pub async fn with_uploads(&self, tables: Vec<UploadedTable>) -> Result<Engine> {
+        let root = match &self.shared.shared_data {
+            Some(root) if !tables.is_empty() => root.clone(),
+            _ => return self.with_tables(tables),
+        };
+        // Encoding Parquet is CPU work: on a lane's pool, not the caller's thread.
+        let (staging, staged) = self
+            .shared
+            .quick
+            .run(async move { crate::staged_uploads::stage(&root, tables) })
+            .await??;
+        let mut session = self.with_tables(Vec::new())?;
+        session.staged = Some(Arc::new(staging));
+        for (info, folder) in staged {
+            session.publish_parquet(info, &folder).await?;
+        }
+        Ok(session)
     }
 
     /// Translates `adql` against the registered tables.

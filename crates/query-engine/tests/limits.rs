@@ -31,6 +31,7 @@ fn engine(rows: usize) -> Engine {
         quick_rows: 1_000,
         memory_limit: Some(256 << 20),
         cluster: None,
+        shared_data: None,
     })
     .unwrap();
     test_support::fixture::add_sky_table(&mut e, "big", "t", rows);

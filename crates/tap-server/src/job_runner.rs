@@ -65,7 +65,7 @@ async fn run_job(state: &Arc<AppState>, job: RunContext) -> Result<Vec<JobResult
         &state.engine
     } else {
         let tables = uploads::load(&request.uploads, &parts, &state.engine, &state.limits).await?;
-        session = state.engine.with_tables(tables)?;
+        session = state.engine.with_uploads(tables).await?;
         &session
     };
     let translation = engine.translate(&request.adql, &AllowAll)?;

@@ -52,7 +52,7 @@ pub(crate) async fn run(
         &state.engine
     } else {
         let tables = uploads::load(&request.uploads, &parts, &state.engine, &state.limits).await?;
-        session = state.engine.with_tables(tables)?;
+        session = state.engine.with_uploads(tables).await?;
         &session
     };
     drop(parts);

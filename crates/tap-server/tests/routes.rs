@@ -262,6 +262,7 @@ async fn a_full_service_answers_503_with_retry_after() {
         quick_rows: 10,
         memory_limit: None,
         cluster: None,
+        shared_data: None,
     })
     .unwrap();
     test_support::fixture::add_sky_table(&mut engine, "sky", "spiral", 100_000);
