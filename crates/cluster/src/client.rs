@@ -1,5 +1,6 @@
 //! What the front end asks of the scheduler beside running plans:
-//! cancelling a plan's jobs, and the list of workers for the metrics.
+//! cancelling a plan's jobs, the rows they have read (a job's progress),
+//! and the list of workers for the metrics.
 
 use crate::error::{Error, Result};
 use ballista_core::execution_plans::DistributedQueryExec;
@@ -21,15 +22,7 @@ const PATIENCE: Duration = Duration::from_secs(5);
 /// (a client gone, a time limit, an abort) stops on the workers too.
 /// Returns how many jobs it cancelled.
 pub async fn cancel(scheduler_url: &str, plan: &Arc<dyn ExecutionPlan>) -> Result<usize> {
-    let mut jobs = Vec::new();
-    plan.apply(|node| {
-        if let Some(exec) = node.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>()
-            && let Some(job) = exec.job_id()
-        {
-            jobs.push(job.to_string());
-        }
-        Ok(TreeNodeRecursion::Continue)
-    })?;
+    let jobs = job_ids(plan);
     if jobs.is_empty() {
         return Ok(0);
     }
@@ -58,6 +51,58 @@ pub async fn cancel(scheduler_url: &str, plan: &Arc<dyn ExecutionPlan>) -> Resul
     Ok(jobs.len())
 }
 
+/// The ids of the cluster jobs `plan` has started so far (its
+/// `DistributedQueryExec`s that got as far as a job id).
+pub fn job_ids(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
+    let mut jobs = Vec::new();
+    let _ = plan.apply(|node| {
+        if let Some(exec) = node.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>()
+            && let Some(job) = exec.job_id()
+        {
+            jobs.push(job.to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    jobs
+}
+
+/// Rows the cluster jobs `jobs` have read from tables so far: the input
+/// rows of their stages that read no other stage's output (the scans), as
+/// the scheduler counts them when tasks finish. A job the scheduler does
+/// not know (yet, or any more) counts nothing.
+pub async fn rows_read(scheduler_url: &str, jobs: &[String]) -> Result<u64> {
+    let mut rows = 0;
+    for job in jobs {
+        if let Some(body) = get(scheduler_url, &format!("/api/job/{job}/stages")).await? {
+            rows += scan_rows(&body).map_err(|reason| Error::Scheduler {
+                url: scheduler_url.to_string(),
+                reason,
+            })?;
+        }
+    }
+    Ok(rows)
+}
+
+/// The input rows of the stages in Ballista's `/api/job/{id}/stages`
+/// answer whose plan reads no shuffle; a stage not started yet has no plan
+/// and counts nothing.
+fn scan_rows(body: &[u8]) -> std::result::Result<u64, String> {
+    let answer: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| format!("answered a job's stages with something else than JSON: {e}"))?;
+    let stages = answer["stages"]
+        .as_array()
+        .ok_or("answered a job's stages without a list of stages")?;
+    Ok(stages
+        .iter()
+        .filter(|stage| {
+            stage["stage_plan"].as_str().is_some_and(|plan| {
+                !plan.contains("ShuffleReaderExec") && !plan.contains("UnresolvedShuffleExec")
+            })
+        })
+        .filter_map(|stage| stage["input_rows"].as_u64())
+        .sum())
+}
+
 /// One worker as the scheduler knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Worker {
@@ -81,6 +126,24 @@ pub struct ClusterStatus {
 /// Asks the scheduler for its workers (Ballista's REST API, on the
 /// scheduler's port).
 pub async fn status(scheduler_url: &str) -> Result<ClusterStatus> {
+    let body = get(scheduler_url, "/api/executors")
+        .await?
+        .ok_or_else(|| Error::Scheduler {
+            url: scheduler_url.to_string(),
+            reason: "has no /api/executors (is it a Ballista scheduler?)".into(),
+        })?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    parse_workers(&body, now_ms).map_err(|reason| Error::Scheduler {
+        url: scheduler_url.to_string(),
+        reason,
+    })
+}
+
+/// A GET of `path` on the scheduler's REST API: the body, or `None` when
+/// the scheduler answers 404 Not Found.
+async fn get(scheduler_url: &str, path: &str) -> Result<Option<bytes::Bytes>> {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
     let failed = |reason: String| Error::Scheduler {
@@ -88,7 +151,7 @@ pub async fn status(scheduler_url: &str) -> Result<ClusterStatus> {
         reason,
     };
     let base = crate::planner::scheduler_address(scheduler_url)?;
-    let uri: hyper::Uri = format!("{base}/api/executors")
+    let uri: hyper::Uri = format!("{base}{path}")
         .parse()
         .map_err(|e| failed(format!("has an address that is not a URI: {e}")))?;
     let client =
@@ -105,18 +168,15 @@ pub async fn status(scheduler_url: &str) -> Result<ClusterStatus> {
             .await
             .map_err(|e| failed(format!("broke off its answer: {e}")))?
             .to_bytes();
-        if !code.is_success() {
-            return Err(failed(format!("answered {code} to /api/executors")));
+        match code {
+            hyper::StatusCode::NOT_FOUND => Ok(None),
+            code if code.is_success() => Ok(Some(body)),
+            code => Err(failed(format!("answered {code} to {path}"))),
         }
-        Ok(body)
     };
-    let body = tokio::time::timeout(PATIENCE, answer)
+    tokio::time::timeout(PATIENCE, answer)
         .await
-        .map_err(|_| failed(format!("did not answer within {} s", PATIENCE.as_secs())))??;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    parse_workers(&body, now_ms).map_err(failed)
+        .map_err(|_| failed(format!("did not answer within {} s", PATIENCE.as_secs())))?
 }
 
 /// Ballista's list of executors; `last_seen` is the time of the last
@@ -186,6 +246,21 @@ pub fn is_link_failure(error: &datafusion::error::DataFusionError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rows_a_job_read_are_those_of_its_scan_stages() {
+        let body = br#"{"stages":[
+            {"stage_id":"1","stage_status":"Successful","input_rows":1000,"output_rows":40,
+             "stage_plan":"ShuffleWriterExec\n  AggregateExec\n    DataSourceExec: file_groups={1 group}","tasks":[]},
+            {"stage_id":"2","stage_status":"Successful","input_rows":500,"output_rows":10,
+             "stage_plan":"ShuffleWriterExec\n  DataSourceExec: file_groups={1 group}","tasks":[]},
+            {"stage_id":"3","stage_status":"Running","input_rows":50,"output_rows":0,
+             "stage_plan":"ShuffleWriterExec\n  HashJoinExec\n    ShuffleReaderExec","tasks":[]},
+            {"stage_id":"4","stage_status":"UnResolved","input_rows":0,"output_rows":0,"tasks":[]}]}"#;
+        assert_eq!(scan_rows(body), Ok(1500));
+        assert!(scan_rows(b"[]").is_err());
+        assert!(scan_rows(b"<html>").is_err());
+    }
 
     #[test]
     fn the_schedulers_worker_list_is_read() {

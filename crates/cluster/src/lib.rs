@@ -29,7 +29,9 @@ mod planner;
 mod scheduler;
 mod worker;
 
-pub use client::{ClusterStatus, Worker, cancel, is_link_failure, ships, status};
+pub use client::{
+    ClusterStatus, Worker, cancel, is_link_failure, job_ids, rows_read, ships, status,
+};
 pub use codec::CorvusLogicalCodec;
 pub use error::{Error, Result};
 pub use local::{LocalCluster, free_port, start_local};

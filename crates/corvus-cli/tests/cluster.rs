@@ -183,9 +183,8 @@ fn sync_with_upload(host: &str, adql: &str, csv: &str) -> (String, String) {
     (status, body)
 }
 
-/// `adql` as an asynchronous job started at once; its result as CSV once
-/// it is COMPLETED, or its phase.
-fn async_csv(host: &str, adql: &str) -> Result<String, String> {
+/// Starts `adql` as an asynchronous job; returns the job's path.
+fn start_job(host: &str, adql: &str) -> String {
     let form = format!(
         "REQUEST=doQuery&LANG=ADQL&RESPONSEFORMAT=csv&PHASE=RUN&QUERY={}",
         encoded(adql)
@@ -202,11 +201,17 @@ fn async_csv(host: &str, adql: &str) -> Result<String, String> {
         .unwrap()
         .trim()
         .to_string();
-    let path = location
+    location
         .splitn(4, '/')
         .nth(3)
         .map(|p| format!("/{p}"))
-        .unwrap();
+        .unwrap()
+}
+
+/// `adql` as an asynchronous job started at once; its result as CSV once
+/// it is COMPLETED, or its phase.
+fn async_csv(host: &str, adql: &str) -> Result<String, String> {
+    let path = start_job(host, adql);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, phase) = get(host, &format!("{path}/phase"));
@@ -216,6 +221,32 @@ fn async_csv(host: &str, adql: &str) -> Result<String, String> {
             _ if Instant::now() > deadline => return Err(format!("still {phase}")),
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
+    }
+}
+
+/// The most rows an asynchronous job of `adql` reported read while it ran
+/// (its job document's `progress rowsRead`), once it is COMPLETED.
+fn rows_read_while_running(host: &str, adql: &str) -> u64 {
+    let path = start_job(host, adql);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut most = 0;
+    loop {
+        let (_, job) = get(host, &path);
+        if let Some(read) = job
+            .split_once("rowsRead=\"")
+            .and_then(|(_, rest)| rest.split('"').next())
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            most = most.max(read);
+        }
+        if job.contains(">COMPLETED<") {
+            return most;
+        }
+        assert!(
+            !job.contains(">ERROR<") && Instant::now() < deadline,
+            "{job}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -415,6 +446,14 @@ fn cluster_scenario(kill_a_worker: bool) {
     assert_eq!(
         async_csv(&cluster_host, grouped),
         Ok(sync_csv(&local_host, grouped).1)
+    );
+
+    // A job's progress on the cluster: the rows its scans read, as the
+    // scheduler counts them, while the join stage still runs.
+    let read = rows_read_while_running(&cluster_host, HEAVY);
+    assert!(
+        (ROWS..=2 * ROWS).contains(&read),
+        "rows read while running: {read}"
     );
 
     let answer = sync_csv(&local_host, HEAVY).1;

@@ -73,24 +73,59 @@ impl ScanRate {
 /// a crossmatch's progress moves toward its estimate. It holds the plan
 /// weakly: some plans keep their operators' state (a join's hash table),
 /// which must go with the query, not with whoever watches it.
+///
+/// A plan shipped to a cluster reads nothing here: [`ScanProgress::rows_read_now`]
+/// asks the scheduler what its jobs' scans have read.
 #[derive(Clone)]
 pub struct ScanProgress {
     plan: Weak<dyn ExecutionPlan>,
     compared: Arc<AtomicU64>,
+    /// The scheduler, when the engine executes on a cluster.
+    cluster: Option<String>,
 }
 
 impl ScanProgress {
-    pub(crate) fn new(plan: &Arc<dyn ExecutionPlan>, compared: &Arc<AtomicU64>) -> ScanProgress {
+    pub(crate) fn new(
+        plan: &Arc<dyn ExecutionPlan>,
+        compared: &Arc<AtomicU64>,
+        cluster: Option<String>,
+    ) -> ScanProgress {
         ScanProgress {
             plan: Arc::downgrade(plan),
             compared: Arc::clone(compared),
+            cluster,
         }
     }
 
-    /// Rows read and pairs compared so far; `None` once the query is over.
+    /// Rows read and pairs compared so far in this process; `None` once
+    /// the query is over.
     pub fn rows_read(&self) -> Option<u64> {
         let plan = self.plan.upgrade()?;
         Some(scanned(plan.as_ref()).saturating_add(self.compared.load(Ordering::Relaxed)))
+    }
+
+    /// Rows read so far wherever the query runs: for a plan shipped to a
+    /// cluster, what the scheduler counts for its jobs (when it does not
+    /// answer, what this process read: progress is only a report, and the
+    /// query itself finds out about a lost scheduler); `None` once the
+    /// query is over.
+    pub async fn rows_read_now(&self) -> Option<u64> {
+        let here = self.rows_read()?;
+        let Some(scheduler) = &self.cluster else {
+            return Some(here);
+        };
+        // The plan is let go before the call: it must not outlive the query.
+        let jobs = cluster::job_ids(&self.plan.upgrade()?);
+        if jobs.is_empty() {
+            return Some(here);
+        }
+        match cluster::rows_read(scheduler, &jobs).await {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                tracing::debug!(error = %e, "no progress from the cluster");
+                Some(here)
+            }
+        }
     }
 }
 

@@ -166,7 +166,7 @@ impl Engine {
             .watchers
             .running()?
             .spawn(watch(ends.clone(), Arc::clone(&interrupt), done.clone()));
-        let progress = ScanProgress::new(&plan, &compared);
+        let progress = ScanProgress::new(&plan, &compared, shared.cluster.clone());
         let producer = Producer {
             plan,
             progress: progress.clone(),

@@ -113,14 +113,15 @@ async fn run_job(state: &Arc<AppState>, job: RunContext) -> Result<Vec<JobResult
     }])
 }
 
-/// Copies the plan's scan progress into the job's, until aborted.
+/// Copies the plan's scan progress into the job's, until aborted; it only
+/// grows (a cluster's scheduler that does not answer once reports less).
 fn report_progress(
     scan: query_engine::ScanProgress,
     progress: Arc<Progress>,
 ) -> tokio::task::AbortHandle {
     tokio::spawn(async move {
-        while let Some(rows) = scan.rows_read() {
-            progress.set_rows_read(rows);
+        while let Some(rows) = scan.rows_read_now().await {
+            progress.set_rows_read(rows.max(progress.get().0));
             tokio::time::sleep(PROGRESS_EVERY).await;
         }
     })
