@@ -1,8 +1,18 @@
-"""Shared fixtures: the corvus binary built by scripts/test, and a fresh data directory."""
+"""Shared fixtures: the corvus binary built by scripts/test, and a fresh data directory.
+
+With CORVUS_TEST_CLUSTER=1 every service a test starts executes its queries
+on a Ballista cluster (`corvus scheduler` and two one-core `corvus worker`s
+on loopback, started once for the session): the same tests, the same
+expected answers, as on one machine. Every query that reads a table goes
+to the cluster there (`--cluster-from-rows 0`), however small."""
+import atexit
 import contextlib
 import os
 import pathlib
+import socket
 import subprocess
+import time
+import urllib.request
 
 import pytest
 
@@ -50,11 +60,63 @@ def running_service(*extra, demo=True):
         proc.wait(timeout=30)
 
 
+# Tests of how quick queries and jobs keep answering beside heavy ones: on
+# a cluster, that is what the front end's own execution of small queries
+# gives (`--cluster-from-rows`), which these runs turn off; the Rust
+# end-to-end test `cluster.rs` checks it.
+skip_where_all_queries_ship = pytest.mark.skipif(
+    os.environ.get("CORVUS_TEST_CLUSTER") == "1",
+    reason="every query goes to the cluster in this run, so quick ones queue behind heavy ones on its workers")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_cluster = []
+# True when the services of this run execute on a cluster (CORVUS_TEST_CLUSTER=1).
+ON_CLUSTER = os.environ.get("CORVUS_TEST_CLUSTER") == "1"
+
+
+def cluster_args():
+    """`--cluster HOST:PORT` of the session's cluster, started on first use,
+    when CORVUS_TEST_CLUSTER=1; else nothing."""
+    if not ON_CLUSTER:
+        return []
+    if not _cluster:
+        port = free_port()
+        address = f"127.0.0.1:{port}"
+        nodes = [subprocess.Popen([str(CORVUS), "scheduler", "--bind", address],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        for _ in range(2):
+            nodes.append(subprocess.Popen(
+                [str(CORVUS), "worker", "--scheduler", address, "--port", str(free_port()),
+                 "--grpc-port", str(free_port()), "--cores", "1", "--heartbeat", "1"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        atexit.register(lambda: [n.kill() for n in nodes])
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{address}/api/executors", timeout=5) as r:
+                    if r.read().count(b'"id"') >= 2:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the test cluster's workers never registered"
+            time.sleep(0.1)
+        _cluster.append(address)
+    return ["--cluster", _cluster[0], "--cluster-from-rows", "0"]
+
+
 def start_service(*extra, demo=True):
-    """Starts `corvus serve [--demo]` on a free loopback port; returns (process, TAP URL)."""
+    """Starts `corvus serve [--demo]` on a free loopback port (on the
+    session's cluster with CORVUS_TEST_CLUSTER=1); returns (process, TAP URL)."""
     assert CORVUS.exists(), f"build corvus first ({CORVUS} is missing): run ./scripts/test"
     demo = ["--demo"] if demo else []
-    proc = subprocess.Popen([str(CORVUS), "serve", *demo, "--bind", "127.0.0.1:0", *map(str, extra)],
+    proc = subprocess.Popen([str(CORVUS), "serve", *demo, "--bind", "127.0.0.1:0", *cluster_args(),
+                             *map(str, extra)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     if not line.startswith("Corvus TAP service at "):

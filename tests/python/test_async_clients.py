@@ -17,7 +17,7 @@ import pytest
 import pyvo
 import requests
 
-from conftest import UWS_VENV, running_service
+from conftest import ON_CLUSTER, UWS_VENV, running_service, skip_where_all_queries_ship
 from uws_jobs import (HREF, INFO_PROGRESS, INFO_QUEUE, INFO_RESULT, NS, QUICK, SLOW, Jobs, job_id,
                       job_phase, jobs_config, validate)
 
@@ -517,6 +517,7 @@ def test_job_documents_validate_against_the_uws_schema(service, tmp_path):
     assert jobs.phase(aborted) == "ABORTED"
 
 
+@skip_where_all_queries_ship
 def test_queues_run_side_by_side_and_the_long_one_in_turn(service):
     jobs = Jobs(service, someone())
     first = jobs.create(SLOW, run=True, QUEUE="long")
@@ -554,9 +555,14 @@ def test_an_executing_job_reports_its_progress(service):
 
         read, estimated = progress()
         assert estimated > 10 ** 10  # the pairs of 117,955 stars: 1.4e10
-        # How far it got of the estimate grows while it executes (within 15 s
-        # of a job of minutes).
-        wait_for(lambda: progress()[0] > max(read, 2 * 117955), 15, "rowsRead growing past the stars read")
+        if ON_CLUSTER:
+            # A cluster's scheduler counts the rows its scans read as their
+            # tasks end; the pairs a join compares on a worker are not seen.
+            wait_for(lambda: progress()[0] >= 117955, 15, "rowsRead reaching the stars read")
+        else:
+            # How far it got of the estimate grows while it executes (within
+            # 15 s of a job of minutes).
+            wait_for(lambda: progress()[0] > max(read, 2 * 117955), 15, "rowsRead growing past the stars read")
         assert progress()[0] <= estimated
     finally:
         jobs.cleanup(job)
@@ -593,6 +599,7 @@ def limited_service(tmp_path_factory):
         yield url
 
 
+@skip_where_all_queries_ship
 def test_an_owner_may_have_so_many_active_jobs(limited_service):
     greedy, modest = Jobs(limited_service, someone()), Jobs(limited_service, someone())
     first = greedy.create(SLOW, run=True, QUEUE="long")

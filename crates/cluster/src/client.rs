@@ -66,6 +66,22 @@ pub fn job_ids(plan: &Arc<dyn ExecutionPlan>) -> Vec<String> {
     jobs
 }
 
+/// True while the scheduler lists `job` as queued or running; false once
+/// it has ended (completed, failed, cancelled) or is unknown.
+pub(crate) async fn job_runs(scheduler_url: &str, job: &str) -> Result<bool> {
+    let Some(body) = get(scheduler_url, &format!("/api/job/{job}")).await? else {
+        return Ok(false);
+    };
+    Ok(job_is_running(&body))
+}
+
+fn job_is_running(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|job| job["status"].as_str().map(str::to_string))
+        .is_some_and(|status| status == "Running" || status == "Queued")
+}
+
 /// Rows the cluster jobs `jobs` have read from tables so far: the input
 /// rows of their stages that read no other stage's output (the scans), as
 /// the scheduler counts them when tasks finish. A job the scheduler does
@@ -246,6 +262,16 @@ pub fn is_link_failure(error: &datafusion::error::DataFusionError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_runs_while_queued_or_running() {
+        let job = |status: &str| format!(r#"{{"job_id":"j","status":"{status}","num_stages":2}}"#);
+        assert!(job_is_running(job("Running").as_bytes()));
+        assert!(job_is_running(job("Queued").as_bytes()));
+        assert!(!job_is_running(job("Failed").as_bytes()));
+        assert!(!job_is_running(job("Completed").as_bytes()));
+        assert!(!job_is_running(b"not json"));
+    }
 
     #[test]
     fn the_rows_a_job_read_are_those_of_its_scan_stages() {

@@ -10,8 +10,13 @@
 //!   into one whose plans run on the cluster, except plans that read only
 //!   what lives in the front end's memory (TAP_SCHEMA, uploads alone, a
 //!   stored result), which run where they were planned.
-//! - [`cancel`] and [`status`] (`client.rs`): stop a plan's cluster jobs;
-//!   ask the scheduler which workers it has.
+//! - [`cancel`], [`rows_read`] and [`status`] (`client.rs`): stop a plan's
+//!   cluster jobs; ask what they have read (a job's progress); ask the
+//!   scheduler which workers it has.
+//! - The worker's execution engine (`stage_watch.rs`): a stage with a
+//!   filtered nested-loop join runs interruptible (`plan-interrupt`) and
+//!   stops within a second of its job's end, which Ballista's own abort
+//!   cannot reach inside that loop.
 //! - [`start_local`] (`local.rs`): a scheduler and workers in this
 //!   process on loopback ports, for tests and benchmarks.
 //! - [`CorvusLogicalCodec`] (`codec.rs`): Ballista's codec plus in-memory
@@ -27,6 +32,7 @@ mod error;
 mod local;
 mod planner;
 mod scheduler;
+mod stage_watch;
 mod worker;
 
 pub use client::{

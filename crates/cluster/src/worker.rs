@@ -4,6 +4,7 @@
 use crate::codec::CorvusLogicalCodec;
 use crate::error::{Error, Result};
 use crate::planner::MAX_MESSAGE_BYTES;
+use crate::stage_watch::WatchingEngine;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use std::path::PathBuf;
@@ -49,7 +50,9 @@ pub async fn run_worker(options: WorkerOptions) -> Result<()> {
         ),
         None => None,
     };
+    let scheduler = format!("{}:{}", options.scheduler.0, options.scheduler.1);
     let config = ExecutorProcessConfig {
+        override_execution_engine: Some(Arc::new(WatchingEngine::new(scheduler))),
         scheduler_host: options.scheduler.0,
         scheduler_port: options.scheduler.1,
         bind_host: options.bind_host,

@@ -29,6 +29,11 @@ pub(crate) struct ServeArgs {
     /// HOST:PORT (`corvus scheduler`); overrides [execution] cluster.
     #[arg(long, value_name = "HOST:PORT")]
     cluster: Option<String>,
+    /// With --cluster: queries estimated to read fewer rows than N run in
+    /// this process (0: every query that reads a table goes to the
+    /// cluster); overrides [execution] cluster_from_rows.
+    #[arg(long, value_name = "N")]
+    cluster_from_rows: Option<u64>,
     #[command(flatten)]
     data: DataArg,
 }
@@ -75,6 +80,8 @@ struct ExecutionConfig {
     /// The scheduler (HOST:PORT) of the Ballista cluster that executes the
     /// queries; queries execute in this process when it is not set.
     cluster: Option<String>,
+    /// On a cluster, queries estimated to read fewer rows run here.
+    cluster_from_rows: Option<u64>,
 }
 
 impl ExecutionConfig {
@@ -103,6 +110,7 @@ impl ExecutionConfig {
                     .saturating_mul(1 << 20),
             ),
             cluster: self.cluster.clone(),
+            cluster_from_rows: self.cluster_from_rows.unwrap_or(d.cluster_from_rows),
             shared_data: None,
         }
     }
@@ -330,6 +338,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut execution = execution;
     if args.cluster.is_some() {
         execution.cluster = args.cluster.clone();
+    }
+    if args.cluster_from_rows.is_some() {
+        execution.cluster_from_rows = args.cluster_from_rows;
     }
     let (root, _demo) = if args.demo {
         let (guard, report) = demo_directory("demo").await?;

@@ -299,6 +299,11 @@ fn write_csv(path: &Path, rows: u64) {
 /// two one-core workers. Its one right answer is the single machine's.
 const HEAVY: &str = "SELECT COUNT(*) AS n, SUM(b.id) AS s, MAX(b.ra) AS r FROM cat.stars AS a JOIN cat.stars AS b ON MOD(a.id, 1000) = MOD(b.id, 1000) WHERE a.id < 20000";
 
+/// A join that compares 2e12 pairs and finds none: one poll of its loop
+/// never ends on its own.
+const NEVER_YIELDS: &str =
+    "SELECT COUNT(*) AS n FROM cat.stars AS a CROSS JOIN cat.stars AS b WHERE a.ra - b.ra > 1000";
+
 /// A query that failed says so in a DALI error document; one that did not
 /// must have given the whole answer.
 fn whole_or_error(status: &str, body: &str, answer: &str) {
@@ -382,6 +387,24 @@ fn cluster_scenario(kill_a_worker: bool) {
             "127.0.0.1:0",
             "--cluster",
             &address,
+            // Every query that reads a table ships, however small.
+            "--cluster-from-rows",
+            "0",
+        ],
+        logs,
+    );
+    // The default split: queries estimated to read under 2 million rows
+    // run in the front end.
+    let split = Node::start(
+        "serve-split",
+        &[
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+            "--cluster",
+            &address,
         ],
         logs,
     );
@@ -392,7 +415,7 @@ fn cluster_scenario(kill_a_worker: bool) {
             .trim_end_matches("/tap")
             .to_string()
     };
-    let (cluster_host, local_host) = (host(&served), host(&local));
+    let (cluster_host, local_host, split_host) = (host(&served), host(&local), host(&split));
     wait_for_workers(&cluster_host, 2);
 
     // The same answers as one machine, to the last digit.
@@ -454,6 +477,38 @@ fn cluster_scenario(kill_a_worker: bool) {
     assert!(
         (ROWS..=2 * ROWS).contains(&read),
         "rows read while running: {read}"
+    );
+
+    // A job whose join never yields (its filter never matches) holds both
+    // workers; a small query sent meanwhile to a front end that keeps small
+    // queries is answered there, not queued behind it.
+    let path = start_job(&split_host, NEVER_YIELDS);
+    std::thread::sleep(Duration::from_secs(2));
+    let small = "SELECT COUNT(*) AS n FROM cat.stars WHERE id < 100";
+    let (status, body) = sync_csv(&split_host, small);
+    assert!(status.contains(" 200"), "{status}\n{body}\n{}", split.log());
+    assert_eq!(body.replace('\r', ""), "n\n99\n");
+    let (_, phase) = get(&split_host, &format!("{path}/phase"));
+    assert_eq!(
+        phase.trim(),
+        "EXECUTING",
+        "the heavy job must still hold the workers"
+    );
+    // Aborted, the job's tasks stop on the workers (Ballista's own abort
+    // cannot reach inside that loop), which then answer the next query.
+    // Without the stop, both would compare 2e12 pairs for hours first.
+    let head = format!(
+        "POST {path}/phase HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    );
+    let (status, _, _) = send(&split_host, &head, b"PHASE=ABORT");
+    assert!(status.contains(" 303"), "{status}");
+    let started = Instant::now();
+    let (status, body) = sync_csv(&cluster_host, "SELECT COUNT(*) AS n FROM cat.stars");
+    assert!(status.contains(" 200"), "{status}\n{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the aborted job's tasks held the workers for {:?}",
+        started.elapsed()
     );
 
     let answer = sync_csv(&local_host, HEAVY).1;

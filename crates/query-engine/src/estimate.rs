@@ -26,8 +26,7 @@ impl Engine {
     /// Plans `translation` and estimates its cost without running it (the
     /// quote of an asynchronous job, UWS 1.1 §2.1.6).
     pub async fn estimate(&self, translation: &Translation) -> Result<Estimate> {
-        let plan = self.plan(translation, None).await?;
-        let rows = rows_to_read(plan.as_ref());
+        let rows = self.plan(translation, None).await?.estimated_rows;
         Ok(Estimate {
             rows,
             seconds: rows.map(|r| r as f64 / self.shared.scan_rate.rows_per_second()),
@@ -69,7 +68,7 @@ impl ScanRate {
 /// Rows an executing plan has read so far, counted as its estimate counts
 /// them ([`rows_to_read`]): the rows its scans have read, from the live
 /// metrics DataFusion keeps on each node, plus the pairs its nested-loop
-/// joins have compared (counted by their filters, `interrupt.rs`), so that
+/// joins have compared (counted by their filters, `plan-interrupt`), so that
 /// a crossmatch's progress moves toward its estimate. It holds the plan
 /// weakly: some plans keep their operators' state (a join's hash table),
 /// which must go with the query, not with whoever watches it.

@@ -12,7 +12,6 @@
 
 use crate::error::{CancelReason, Error, Result};
 use crate::estimate::{ScanProgress, rows_to_read};
-use crate::interrupt::interruptible;
 use crate::lanes::{Lane, Slot};
 use crate::session::Engine;
 use adql_planner::Translation;
@@ -21,7 +20,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use futures::StreamExt;
+use plan_interrupt::interruptible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -137,13 +138,12 @@ impl Engine {
         }
         let interrupt = Arc::new(AtomicBool::new(false));
         let compared = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let plan = interruptible(
-            self.plan(translation, options.maxrec).await?,
-            &interrupt,
-            &compared,
-        )?;
+        let Planned {
+            plan,
+            estimated_rows,
+        } = self.plan(translation, options.maxrec).await?;
+        let plan = interruptible(plan, &interrupt, &compared)?;
         let schema = Arc::new(with_metadata(&plan.schema(), &translation.columns));
-        let estimated_rows = rows_to_read(plan.as_ref());
         let lane = match estimated_rows {
             Some(n) if n <= shared.quick_rows => Lane::Quick,
             _ => Lane::Long,
@@ -206,25 +206,33 @@ impl Engine {
         Ok((stream.schema(), batches))
     }
 
-    /// The physical plan, made on the quick lane's pool (planning reads
-    /// Parquet footers): the SQL with one row more than MAXREC asked for.
     /// The physical plan of a translation, as DataFusion prints it (with
     /// the Parquet scans' pruning predicates): what `corvus query --explain`
     /// shows.
     pub async fn explain(&self, t: &Translation) -> Result<String> {
-        let plan = self.plan(t, None).await?;
-        Ok(datafusion::physical_plan::displayable(plan.as_ref())
-            .indent(true)
-            .to_string())
+        let planned = self.plan(t, None).await?;
+        Ok(
+            datafusion::physical_plan::displayable(planned.plan.as_ref())
+                .indent(true)
+                .to_string(),
+        )
     }
 
-    pub(crate) async fn plan(
-        &self,
-        t: &Translation,
-        maxrec: Option<u64>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
+    /// The physical plan, made on the quick lane's pool (planning reads
+    /// Parquet footers): the SQL with one row more than MAXREC asked for,
+    /// and the rows it is estimated to read.
+    ///
+    /// On a cluster the plan is first made as this process would run it,
+    /// to estimate it: one estimated to read fewer than
+    /// `EngineConfig::cluster_from_rows` rows runs here (the front end sees
+    /// the tables' files at the workers' paths), which spares it the
+    /// cluster's scheduling and keeps it from queueing behind heavy jobs on
+    /// the workers; the others are planned again for the cluster.
+    pub(crate) async fn plan(&self, t: &Translation, maxrec: Option<u64>) -> Result<Planned> {
         let ctx = self.ctx.clone();
         let sql = t.sql.clone();
+        let on_cluster = self.shared.cluster.is_some();
+        let cluster_from_rows = self.shared.cluster_from_rows;
         // The limit goes on the DataFrame, not around the SQL as a
         // subquery: the optimizer may drop the ORDER BY of a subquery (SQL
         // gives a derived table no order), and rows must come in the order
@@ -237,11 +245,41 @@ impl Engine {
                 if fetch.is_some() {
                     df = df.limit(0, fetch)?;
                 }
-                df.create_physical_plan().await
+                let state = ctx.state();
+                let logical = state.optimize(df.logical_plan())?;
+                let here = DefaultPhysicalPlanner::default()
+                    .create_physical_plan(&logical, &state)
+                    .await?;
+                let estimated_rows = rows_to_read(here.as_ref());
+                let stays = match estimated_rows {
+                    _ if !on_cluster => true,
+                    Some(rows) => rows < cluster_from_rows,
+                    None => false,
+                };
+                let plan = if stays {
+                    here
+                } else {
+                    state
+                        .query_planner()
+                        .create_physical_plan(&logical, &state)
+                        .await?
+                };
+                Ok::<_, datafusion::error::DataFusionError>(Planned {
+                    plan,
+                    estimated_rows,
+                })
             })
             .await?
             .map_err(Error::from)
     }
+}
+
+/// A physical plan and the rows it is estimated to read.
+pub(crate) struct Planned {
+    pub(crate) plan: Arc<dyn ExecutionPlan>,
+    /// As [`rows_to_read`] counts them, on the plan as this process would
+    /// run it (a plan shipped to a cluster does not say).
+    pub(crate) estimated_rows: Option<u64>,
 }
 
 /// What ends a query before its last row, shared by its producer and watcher.

@@ -36,7 +36,6 @@ mod coverage;
 mod error;
 mod estimate;
 mod execute;
-mod interrupt;
 mod lanes;
 mod moc_format;
 mod pipeline;

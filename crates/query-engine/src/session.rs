@@ -41,6 +41,9 @@ pub struct EngineConfig {
     /// The scheduler of the Ballista cluster that executes the queries
     /// (`host:port`); `None`: this process executes them.
     pub cluster: Option<String>,
+    /// On a cluster, a query estimated to read fewer rows than this runs in
+    /// this process instead (0: every query that reads a table ships).
+    pub cluster_from_rows: u64,
     /// The data directory, when every node of the cluster mounts it at this
     /// same (absolute) path: uploaded tables are staged there as Parquet
     /// for the workers to read. `None`: they travel inside the plan.
@@ -67,6 +70,7 @@ impl Default for EngineConfig {
             quick_rows: 2_000_000,
             memory_limit: None,
             cluster: None,
+            cluster_from_rows: 2_000_000,
             shared_data: None,
         }
     }
@@ -90,6 +94,8 @@ pub(crate) struct Shared {
     pub(crate) cluster: Option<String>,
     /// Where uploads are staged for the cluster (`EngineConfig::shared_data`).
     shared_data: Option<PathBuf>,
+    /// Queries estimated to read fewer rows stay off the cluster.
+    pub(crate) cluster_from_rows: u64,
     /// The data directory's tables this engine reads, with their leases:
     /// their files stay while any session of the engine lives.
     _tables: Snapshot,
@@ -162,6 +168,7 @@ impl Engine {
                 scan_rate: Default::default(),
                 coverages: Default::default(),
                 shared_data: config.shared_data.filter(|_| config.cluster.is_some()),
+                cluster_from_rows: config.cluster_from_rows,
                 cluster: config.cluster,
                 _tables: tables,
             }),

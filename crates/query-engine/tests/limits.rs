@@ -31,6 +31,7 @@ fn engine(rows: usize) -> Engine {
         quick_rows: 1_000,
         memory_limit: Some(256 << 20),
         cluster: None,
+        cluster_from_rows: 0,
         shared_data: None,
     })
     .unwrap();

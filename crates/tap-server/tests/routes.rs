@@ -262,6 +262,7 @@ async fn a_full_service_answers_503_with_retry_after() {
         quick_rows: 10,
         memory_limit: None,
         cluster: None,
+        cluster_from_rows: 0,
         shared_data: None,
     })
     .unwrap();

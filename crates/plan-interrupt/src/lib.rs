@@ -10,9 +10,11 @@
 //! So every nested-loop join filter of a query's plan is wrapped in an
 //! [`Interruptible`] expression that, on each evaluation (one left row
 //! against one batch: microseconds), checks the query's interrupt flag and
-//! fails once it is raised. The flag is raised from outside the pool by
-//! the query's watcher ([`crate::execute`]), which the blocked poll cannot
-//! hold up.
+//! fails once it is raised. The flag is raised from outside the blocked
+//! poll: by the query's watcher in the engine (`query-engine`'s
+//! `execute.rs`), and on a cluster's worker by a watcher that asks the
+//! scheduler whether the task's job still runs (`cluster`'s
+//! `stage_watch.rs`).
 
 use datafusion::arrow::datatypes::{FieldRef, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,11 +32,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The message of the error an interrupted expression fails with. The
 /// producer reports the real reason (cancelled, timed out, shutting down).
-pub(crate) const INTERRUPTED: &str = "the query was interrupted";
+pub const INTERRUPTED: &str = "the query was interrupted";
 
 /// `plan` with every nested-loop join filter checking `flag`, and counting
 /// the pairs it compares into `compared` (the progress of a crossmatch).
-pub(crate) fn interruptible(
+pub fn interruptible(
     plan: Arc<dyn ExecutionPlan>,
     flag: &Arc<AtomicBool>,
     compared: &Arc<AtomicU64>,
@@ -63,10 +65,21 @@ pub(crate) fn interruptible(
     .data()
 }
 
+/// True when `plan` has a nested-loop join with a filter: the loop that
+/// [`interruptible`] makes stoppable.
+pub fn has_filtered_nested_loop(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    plan.exists(|node| {
+        Ok(node
+            .downcast_ref::<NestedLoopJoinExec>()
+            .is_some_and(|join| join.filter().is_some()))
+    })
+    .unwrap_or(false)
+}
+
 /// An expression that fails once its query is interrupted, and otherwise
 /// is the expression it wraps; it counts the rows (pairs) it evaluates.
 #[derive(Debug)]
-pub(crate) struct Interruptible {
+pub struct Interruptible {
     inner: Arc<dyn PhysicalExpr>,
     flag: Arc<AtomicBool>,
     compared: Arc<AtomicU64>,
