@@ -277,50 +277,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::session::EngineConfig;
-    use catalog_store::DataDir;
+    use crate::test_tables::{POINTS, data_dir};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    use std::io::Write;
-
-    /// Positions (ra, dec in degrees), one row each; the last has none.
-    const POINTS: &[(f64, f64)] = &[
-        (10.0, 20.0),
-        (10.0001, 20.0001),
-        (200.5, -45.25),
-        (359.99, 89.9),
-        (0.0, -89.9),
-        (123.4, 5.6),
-    ];
-
-    /// A data directory with `t.stars` (positions, ingested as any catalog
-    /// is, so with the hidden index) and `t.plain` (no position).
-    async fn data_dir() -> (tempfile::TempDir, DataDir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut dir = DataDir::open(&tmp.path().join("data")).unwrap();
-        let csv = tmp.path().join("stars.csv");
-        let mut f = std::fs::File::create(&csv).unwrap();
-        writeln!(f, "id,ra,dec").unwrap();
-        for (i, (ra, dec)) in POINTS.iter().enumerate() {
-            writeln!(f, "{i},{ra},{dec}").unwrap();
-        }
-        writeln!(f, "99,,").unwrap();
-        drop(f);
-        let plain = tmp.path().join("plain.csv");
-        std::fs::write(&plain, "id,flux\n1,2.5\n").unwrap();
-        for (file, table) in [(csv, "stars"), (plain, "plain")] {
-            let req = ingest::Request {
-                files: vec![file],
-                schema: "t".into(),
-                table: table.into(),
-                descriptor: Default::default(),
-                mode: ingest::Mode::Create,
-                rows_read: None,
-                skip_bad_rows: 0,
-                strict: false,
-            };
-            ingest::ingest(&mut dir, &req).await.unwrap();
-        }
-        (tmp, dir)
-    }
 
     fn expected(order: u8) -> Vec<u64> {
         let layer = cdshealpix::nested::get(order);

@@ -6,7 +6,14 @@
 use crate::error::Result;
 use crate::session::Engine;
 use adql_planner::Translation;
+use datafusion::common::ScalarValue;
 use datafusion::common::stats::Precision;
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::logical_expr::Operator;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+use datafusion::physical_expr::utils::{split_conjunction, split_disjunction};
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -146,8 +153,13 @@ pub(crate) fn rows_to_read(plan: &dyn ExecutionPlan) -> Option<u64> {
 fn cost(plan: &dyn ExecutionPlan, stats: &StatisticsContext) -> Option<u64> {
     let children = plan.children();
     if children.is_empty() {
+        // A scan of a region reads about its share of the sky's rows.
+        let rows = output_rows(plan, stats).map(|rows| match sky_fraction(plan) {
+            Some(fraction) => (rows as f64 * fraction).ceil() as u64,
+            None => rows,
+        });
         // A limit pushed into a scan stops it early (`TOP n` without WHERE).
-        return match (output_rows(plan, stats), plan.fetch()) {
+        return match (rows, plan.fetch()) {
             (Some(rows), Some(fetch)) => Some(rows.min(fetch as u64)),
             (None, Some(fetch)) => Some(fetch as u64),
             (rows, None) => rows,
@@ -168,6 +180,55 @@ fn cost(plan: &dyn ExecutionPlan, stats: &StatisticsContext) -> Option<u64> {
     Some(total)
 }
 
+/// The share of the sky that a file scan's sky-index predicate keeps:
+/// the order-29 HEALPix ranges the planner adds for a region
+/// (`_healpix >= a AND _healpix < b OR ...`, `adql-planner`'s
+/// `sky_index.rs`), over all the cells. HEALPix cells have equal areas, so
+/// a uniform sky would have that share of the rows; a real one is off by
+/// its density contrast (ten to a hundred for the Milky Way), which still
+/// tells a cone from a full scan. `None` for a scan without such ranges.
+/// The statistics do not see this: row groups are pruned only as the scan
+/// opens its files.
+fn sky_fraction(plan: &dyn ExecutionPlan) -> Option<f64> {
+    let scan = plan.downcast_ref::<DataSourceExec>()?;
+    let files = scan.data_source().downcast_ref::<FileScanConfig>()?;
+    let predicate = files.file_source().filter()?;
+    split_conjunction(&predicate)
+        .into_iter()
+        .filter_map(index_ranges_fraction)
+        .reduce(f64::min)
+}
+
+/// All order-29 HEALPix cells: 12 base cells of 4^29 each.
+const ALL_CELLS: u128 = 12 << 58;
+
+/// The share of all cells in `expr` when it is an OR of
+/// `_healpix >= a AND _healpix < b` ranges.
+fn index_ranges_fraction(expr: &Arc<dyn PhysicalExpr>) -> Option<f64> {
+    let mut cells: u128 = 0;
+    for range in split_disjunction(expr) {
+        let [low, high] = <[_; 2]>::try_from(split_conjunction(range)).ok()?;
+        let from = index_bound(low, Operator::GtEq)?;
+        let to = index_bound(high, Operator::Lt)?;
+        cells += u128::from(to.saturating_sub(from));
+    }
+    Some(cells as f64 / ALL_CELLS as f64)
+}
+
+/// `b` of `_healpix <op> b`.
+fn index_bound(expr: &Arc<dyn PhysicalExpr>, op: Operator) -> Option<u64> {
+    let compare = expr.downcast_ref::<BinaryExpr>()?;
+    let column = compare.left().downcast_ref::<Column>()?;
+    if *compare.op() != op || column.name() != catalog_model::SKY_INDEX_COLUMN {
+        return None;
+    }
+    match compare.right().downcast_ref::<Literal>()?.value() {
+        ScalarValue::Int64(Some(v)) => u64::try_from(*v).ok(),
+        ScalarValue::UInt64(Some(v)) => Some(*v),
+        _ => None,
+    }
+}
+
 /// Rows a plan node yields, from its statistics (a scan knows its files'
 /// row counts and any limit pushed into it).
 fn output_rows(plan: &dyn ExecutionPlan, context: &StatisticsContext) -> Option<u64> {
@@ -175,5 +236,66 @@ fn output_rows(plan: &dyn ExecutionPlan, context: &StatisticsContext) -> Option<
     match stats.num_rows {
         Precision::Exact(n) | Precision::Inexact(n) => Some(n as u64),
         Precision::Absent => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::session::EngineConfig;
+    use crate::test_tables::{POINTS, data_dir};
+    use catalog_model::AllowAll;
+
+    #[tokio::test]
+    async fn a_region_is_estimated_at_its_share_of_the_sky() {
+        let (_tmp, dir) = data_dir().await;
+        let engine = Engine::open(dir.snapshot().unwrap(), EngineConfig::default())
+            .await
+            .unwrap();
+        let engine = &engine;
+        let rows = |adql: &str| {
+            let translation = engine.translate(adql, &AllowAll).unwrap();
+            async move { engine.estimate(&translation).await.unwrap().rows }
+        };
+        let all = POINTS.len() as u64 + 1;
+        assert_eq!(rows("SELECT * FROM t.stars").await, Some(all));
+        // A 1-degree cone is 7.6e-5 of the sky: under one row of seven.
+        let cone = "SELECT * FROM t.stars WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 1))";
+        assert_eq!(rows(cone).await, Some(1));
+        // A cap over 45 degrees gets no ranges: a full scan, as it is.
+        let wide = "SELECT * FROM t.stars WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 60))";
+        assert_eq!(rows(wide).await, Some(all));
+    }
+
+    #[test]
+    fn index_ranges_count_their_cells() {
+        use datafusion::physical_expr::expressions::{col, lit};
+        let schema = datafusion::arrow::datatypes::Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new(
+                catalog_model::SKY_INDEX_COLUMN,
+                datafusion::arrow::datatypes::DataType::Int64,
+                false,
+            ),
+        ]);
+        let index = col(catalog_model::SKY_INDEX_COLUMN, &schema).unwrap();
+        let range = |a: i64, b: i64| -> Arc<dyn PhysicalExpr> {
+            let low = Arc::new(BinaryExpr::new(Arc::clone(&index), Operator::GtEq, lit(a)));
+            let high = Arc::new(BinaryExpr::new(Arc::clone(&index), Operator::Lt, lit(b)));
+            Arc::new(BinaryExpr::new(low, Operator::And, high))
+        };
+        let quarter = (ALL_CELLS / 4) as i64;
+        let both: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+            range(0, quarter),
+            Operator::Or,
+            range(2 * quarter, 3 * quarter),
+        ));
+        assert_eq!(index_ranges_fraction(&both), Some(0.5));
+        // Anything else is not a set of ranges.
+        let other = Arc::new(BinaryExpr::new(Arc::clone(&index), Operator::Eq, lit(5i64)));
+        assert_eq!(
+            index_ranges_fraction(&(other as Arc<dyn PhysicalExpr>)),
+            None
+        );
     }
 }

@@ -43,6 +43,8 @@ mod session;
 mod staged_uploads;
 mod stored;
 pub mod tap_schema;
+#[cfg(test)]
+mod test_tables;
 
 pub use cluster::{ClusterStatus, Worker as ClusterWorker};
 pub use coverage::MAX_COVERAGE_RANGES;

@@ -1,0 +1,48 @@
+//! Tables the unit tests of several modules share: an ingested data
+//! directory with a positioned table and a plain one.
+
+#![allow(clippy::unwrap_used)] // test data: a panic is a failed test
+
+use catalog_store::DataDir;
+use std::io::Write;
+
+/// Positions (ra, dec in degrees), one row each; the last has none.
+pub(crate) const POINTS: &[(f64, f64)] = &[
+    (10.0, 20.0),
+    (10.0001, 20.0001),
+    (200.5, -45.25),
+    (359.99, 89.9),
+    (0.0, -89.9),
+    (123.4, 5.6),
+];
+
+/// A data directory with `t.stars` (positions, ingested as any catalog
+/// is, so with the hidden index) and `t.plain` (no position).
+pub(crate) async fn data_dir() -> (tempfile::TempDir, DataDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = DataDir::open(&tmp.path().join("data")).unwrap();
+    let csv = tmp.path().join("stars.csv");
+    let mut f = std::fs::File::create(&csv).unwrap();
+    writeln!(f, "id,ra,dec").unwrap();
+    for (i, (ra, dec)) in POINTS.iter().enumerate() {
+        writeln!(f, "{i},{ra},{dec}").unwrap();
+    }
+    writeln!(f, "99,,").unwrap();
+    drop(f);
+    let plain = tmp.path().join("plain.csv");
+    std::fs::write(&plain, "id,flux\n1,2.5\n").unwrap();
+    for (file, table) in [(csv, "stars"), (plain, "plain")] {
+        let req = ingest::Request {
+            files: vec![file],
+            schema: "t".into(),
+            table: table.into(),
+            descriptor: Default::default(),
+            mode: ingest::Mode::Create,
+            rows_read: None,
+            skip_bad_rows: 0,
+            strict: false,
+        };
+        ingest::ingest(&mut dir, &req).await.unwrap();
+    }
+    (tmp, dir)
+}
