@@ -322,11 +322,12 @@ fn a_cluster_answers_as_one_machine_does_and_survives_a_scheduler_restart() {
     cluster_scenario(false);
 }
 
-/// Ignored: Ballista 55 sometimes never finishes a job that lost a worker,
-/// or the next job after it (about one run in three here); Corvus cannot
-/// end such a job short of its time limit. Run it with `--ignored`.
+/// Ignored: after a worker is lost, Ballista 55 sometimes never finishes
+/// the next job (3 runs in 8 here); Corvus cannot end such a job short of
+/// its time limit. The killed query itself now always ends, with the whole
+/// answer or the clear error. Run it with `--ignored`.
 #[test]
-#[ignore = "Ballista 55 may hang a job that lost a worker; run with --ignored"]
+#[ignore = "Ballista 55 may hang the job after one that lost a worker; run with --ignored"]
 fn a_worker_killed_mid_query_gives_the_whole_answer_or_a_clear_error() {
     cluster_scenario(true);
 }
@@ -530,8 +531,13 @@ fn cluster_scenario(kill_a_worker: bool) {
         let _first = killer.join().unwrap();
         eprintln!("{duration:?} whole; with a worker killed at a third: {status}: {body}");
         whole_or_error(&status, &body, &answer);
-        // The survivor answers the next query whole.
-        let (status, body) = sync_csv(&cluster_host, HEAVY);
+        // The survivor answers the next query whole. A query that began
+        // before the scheduler gave the dead worker up is refused as the
+        // killed one was ("run it again"), and is run again here.
+        let (mut status, mut body) = sync_csv(&cluster_host, HEAVY);
+        if status.contains(" 500") && body.contains("a worker of the service") {
+            (status, body) = sync_csv(&cluster_host, HEAVY);
+        }
         assert!(
             status.contains(" 200"),
             "{status}\n{body}\n{}",

@@ -282,6 +282,10 @@ pub(crate) struct Planned {
     pub(crate) estimated_rows: Option<u64>,
 }
 
+/// How often a query waiting for a cluster job's rows asks whether its
+/// workers are all still there.
+const WORKER_WATCH: Duration = Duration::from_secs(2);
+
 /// What ends a query before its last row, shared by its producer and watcher.
 #[derive(Clone)]
 struct Ends {
@@ -411,6 +415,25 @@ impl Producer {
         ))))
     }
 
+    /// Resolves, with the error, once a worker of `before` has left the
+    /// cluster; asks the scheduler every [`WORKER_WATCH`]. A scheduler that
+    /// does not answer is left to the job's own stream, which reports a
+    /// broken link.
+    async fn watch_for_lost_workers(
+        &self,
+        before: &cluster::ClusterStatus,
+    ) -> std::result::Result<(), Stop> {
+        loop {
+            tokio::time::sleep(WORKER_WATCH).await;
+            match self.no_worker_lost(before).await {
+                Err(Stop::Error(Error::Cluster(cluster::Error::WorkersLost(n)))) => {
+                    return Err(Stop::Error(Error::Cluster(cluster::Error::WorkersLost(n))));
+                }
+                _ => continue,
+            }
+        }
+    }
+
     /// The error of a failed batch: a broken link to the cluster is the
     /// service's failure, not the query's.
     fn failure(&self, e: datafusion::error::DataFusionError) -> Error {
@@ -448,7 +471,14 @@ impl Producer {
             Err(Stop::Error(_)) if interrupt.load(Ordering::Relaxed) => Err(ends.reason()),
             other => other,
         };
-        if let (Err(_), Some((scheduler, plan))) = (&outcome, on_cluster) {
+        // Not a job that lost a worker: cancelling one while Ballista 55
+        // rolls the lost worker back wedged its scheduler, and the next
+        // query then never ended. The job ends or fails on its own.
+        let lost_a_worker = matches!(
+            &outcome,
+            Err(Stop::Error(Error::Cluster(cluster::Error::WorkersLost(_))))
+        );
+        if let (Err(_), Some((scheduler, plan)), false) = (&outcome, on_cluster, lost_a_worker) {
             match cluster::cancel(&scheduler, &plan).await {
                 Ok(jobs) => tracing::debug!(jobs, "cancelled the query's cluster jobs"),
                 Err(e) => tracing::warn!("cannot cancel a stopped query's cluster jobs: {e}"),
@@ -467,7 +497,18 @@ impl Producer {
             .map_err(|e| Stop::Error(e.into()))?;
         let started = std::time::Instant::now();
         let mut sent: u64 = 0;
-        while let Some(batch) = stream.next().await {
+        loop {
+            // Until a cluster job's rows come, the workers are watched: a
+            // job that lost one is refused anyway, and Ballista 55 may
+            // never end it (about one such job in two).
+            let next = match &workers {
+                Some(before) => tokio::select! {
+                    next = stream.next() => next,
+                    lost = self.watch_for_lost_workers(before) => return lost,
+                },
+                None => stream.next().await,
+            };
+            let Some(batch) = next else { break };
             let batch = batch.map_err(|e| Stop::Error(self.failure(e)))?;
             // A cluster job's rows come once the job is done: check now.
             if let Some(before) = workers.take() {
