@@ -60,12 +60,15 @@ def running_service(*extra, demo=True):
         proc.wait(timeout=30)
 
 
+# True when the services of this run execute on a cluster (CORVUS_TEST_CLUSTER=1).
+ON_CLUSTER = os.environ.get("CORVUS_TEST_CLUSTER") == "1"
+
 # Tests of how quick queries and jobs keep answering beside heavy ones: on
 # a cluster, that is what the front end's own execution of small queries
 # gives (`--cluster-from-rows`), which these runs turn off; the Rust
 # end-to-end test `cluster.rs` checks it.
 skip_where_all_queries_ship = pytest.mark.skipif(
-    os.environ.get("CORVUS_TEST_CLUSTER") == "1",
+    ON_CLUSTER,
     reason="every query goes to the cluster in this run, so quick ones queue behind heavy ones on its workers")
 
 
@@ -76,8 +79,6 @@ def free_port():
 
 
 _cluster = []
-# True when the services of this run execute on a cluster (CORVUS_TEST_CLUSTER=1).
-ON_CLUSTER = os.environ.get("CORVUS_TEST_CLUSTER") == "1"
 
 
 def cluster_args():

@@ -10,6 +10,9 @@
 //! the scheduler every second whether the task's job still runs. Once it
 //! does not, the watcher raises the flag, and the join fails at its next
 //! evaluation of the filter.
+//!
+//! An engine of our own replaces Ballista's default one whole, so this
+//! module also brings the pool of peer connections that the default has.
 
 use ballista_core::JobId;
 use ballista_core::client::BallistaClient;
