@@ -66,7 +66,11 @@ const ENGINE_PREFIXES: [&str; 5] = [
 /// follows it, so what is left is never a fragment: "Optimizer rule 'x'
 /// failed" stays whole, and a bare "Divide by zero error" says so plainly.
 fn engine_message(e: &DataFusionError) -> String {
-    let text = e.find_root().to_string();
+    let root = e.find_root();
+    if let DataFusionError::ResourcesExhausted(detail) = root {
+        return out_of_memory(detail);
+    }
+    let text = root.to_string();
     let mut text = text.lines().next().unwrap_or("").trim();
     while let Some(rest) = ENGINE_PREFIXES
         .iter()
@@ -80,6 +84,22 @@ fn engine_message(e: &DataFusionError) -> String {
         "" => "the query engine failed without saying why".into(),
         t => t.to_string(),
     }
+}
+
+/// DataFusion's "Additional allocation failed for X with top memory
+/// consumers (across reservations) as:" ends its first line on a colon
+/// and lists the consumers on the next ones: the user gets the sentence,
+/// and what the ingest's memory is.
+fn out_of_memory(detail: &str) -> String {
+    let first = detail.lines().next().unwrap_or("").trim();
+    let sentence = first
+        .split_once(" with top memory consumers")
+        .map_or(first, |(sentence, _)| sentence)
+        .trim_end_matches(':');
+    format!(
+        "out of memory: {sentence} (an ingest sorts within {} MiB and spills the rest to the temporary folder)",
+        crate::INGEST_MEMORY >> 20
+    )
 }
 
 impl From<adql_planner::Error> for Error {
@@ -131,6 +151,13 @@ mod tests {
         assert_eq!(
             message(DataFusionError::Execution(String::new())),
             "Execution error:"
+        );
+        let memory = DataFusionError::ResourcesExhausted(
+            "Additional allocation failed for ExternalSorterMerge[1] with top memory consumers (across reservations) as:\n  ExternalSorter[0]#3(can spill: true) consumed 500.0 MB".into(),
+        );
+        assert_eq!(
+            message(memory),
+            "out of memory: Additional allocation failed for ExternalSorterMerge[1] (an ingest sorts within 512 MiB and spills the rest to the temporary folder)"
         );
     }
 }
