@@ -140,7 +140,8 @@ class Jobs:
                 break
             if time.monotonic() - started < 0.2:  # a service that did not block
                 time.sleep(0.2)
-        raise AssertionError(f"{job} is {phase}, not {sorted(phases)}, after {within} s")
+        error = self.xml(job).findtext("uws:errorSummary/uws:message", namespaces=NS) or ""
+        raise AssertionError(f"{job} is {phase}, not {sorted(phases)}, after {within} s {error}".rstrip())
 
     def result(self, job, headers=None):
         """The result document as stored (no transfer encoding)."""
