@@ -133,20 +133,14 @@ impl ExecutionEngine for WatchingEngine {
         work_dir: &str,
         config: &SessionConfig,
     ) -> Result<Arc<dyn QueryStageExecutor>> {
-        if !plan_interrupt::has_filtered_nested_loop(&plan) {
-            return self.inner.create_query_stage_exec(
-                job_id,
-                stage_id,
-                task_id,
-                global_output_partition_ids,
-                plan,
-                work_dir,
-                config,
-            );
-        }
-        let flag = Arc::new(AtomicBool::new(false));
-        let plan = plan_interrupt::interruptible(plan, &flag, &Arc::new(AtomicU64::new(0)))?;
-        let job = job_id.to_string();
+        let watched = plan_interrupt::has_filtered_nested_loop(&plan)
+            .then(|| (Arc::new(AtomicBool::new(false)), job_id.to_string()));
+        let plan = match &watched {
+            Some((flag, _)) => {
+                plan_interrupt::interruptible(plan, flag, &Arc::new(AtomicU64::new(0)))?
+            }
+            None => plan,
+        };
         let inner = self.inner.create_query_stage_exec(
             job_id,
             stage_id,
@@ -156,12 +150,15 @@ impl ExecutionEngine for WatchingEngine {
             work_dir,
             config,
         )?;
-        Ok(Arc::new(WatchedStage {
-            inner,
-            job,
-            scheduler: self.scheduler.clone(),
-            flag,
-        }))
+        Ok(match watched {
+            Some((flag, job)) => Arc::new(WatchedStage {
+                inner,
+                job,
+                scheduler: self.scheduler.clone(),
+                flag,
+            }),
+            None => inner,
+        })
     }
 }
 

@@ -367,48 +367,26 @@ fn cluster_scenario(kill_a_worker: bool) {
     );
     let mut first = worker(&address, "worker1", logs);
     let _second = worker(&address, "worker2", logs);
-    let local = Node::start(
-        "serve-local",
-        &[
+    let serve = |name: &'static str, extra: &[&str]| {
+        let mut args = vec![
             "serve",
             "--data",
             data.to_str().unwrap(),
             "--bind",
             "127.0.0.1:0",
-        ],
-        logs,
-    );
-    let served = Node::start(
+        ];
+        args.extend_from_slice(extra);
+        Node::start(name, &args, logs)
+    };
+    let local = serve("serve-local", &[]);
+    // Every query that reads a table ships, however small.
+    let served = serve(
         "serve-cluster",
-        &[
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-            "--cluster",
-            &address,
-            // Every query that reads a table ships, however small.
-            "--cluster-from-rows",
-            "0",
-        ],
-        logs,
+        &["--cluster", &address, "--cluster-from-rows", "0"],
     );
     // The default split: queries estimated to read under 2 million rows
     // run in the front end.
-    let split = Node::start(
-        "serve-split",
-        &[
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-            "--cluster",
-            &address,
-        ],
-        logs,
-    );
+    let split = serve("serve-split", &["--cluster", &address]);
     let host = |n: &Node| {
         n.line
             .trim()

@@ -425,11 +425,10 @@ impl Producer {
     ) -> std::result::Result<(), Stop> {
         loop {
             tokio::time::sleep(WORKER_WATCH).await;
-            match self.no_worker_lost(before).await {
-                Err(Stop::Error(Error::Cluster(cluster::Error::WorkersLost(n)))) => {
-                    return Err(Stop::Error(Error::Cluster(cluster::Error::WorkersLost(n))));
-                }
-                _ => continue,
+            if let Err(lost @ Stop::Error(Error::Cluster(cluster::Error::WorkersLost(_)))) =
+                self.no_worker_lost(before).await
+            {
+                return Err(lost);
             }
         }
     }
