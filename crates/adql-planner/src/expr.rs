@@ -334,15 +334,24 @@ impl Translator<'_> {
         match op {
             And | Or => {
                 let word = if op == And { "AND" } else { "OR" };
+                let outer = self.beneath_or;
+                self.beneath_or |= op == Or;
                 self.in_filter = in_filter;
-                let l = self.condition(left, word)?;
+                let l = self.condition(left, word);
                 self.in_filter = in_filter;
-                let r = self.condition(right, word)?;
-                Ok(Typed::new(format!("({l} {word} {r})"), AdqlType::Boolean))
+                let r = self.condition(right, word);
+                self.beneath_or = outer;
+                Ok(Typed::new(
+                    format!("({} {word} {})", l?, r?),
+                    AdqlType::Boolean,
+                ))
             }
             Eq | NotEq | Lt | LtEq | Gt | GtEq => {
                 let hint = match in_filter {
-                    true => self.region_hint(op, left, right)?,
+                    true => match self.region_hint(op, left, right)? {
+                        Some(ranges) => Some(ranges),
+                        None => self.key_hint(op, left, right)?,
+                    },
                     false => None,
                 };
                 let l = self.expr(left)?;
@@ -366,8 +375,9 @@ impl Translator<'_> {
                 let exact = format!("({} {} {})", l.sql, op.symbol(), r.sql);
                 Ok(Typed::new(
                     match hint {
-                        // The ranges first: cheap, and false for most rows read.
-                        Some(ranges) => format!("({ranges} AND {exact})"),
+                        // The index predicate first: cheap, and false for
+                        // most rows read.
+                        Some(index) => format!("({index} AND {exact})"),
                         None => exact,
                     },
                     AdqlType::Boolean,

@@ -29,6 +29,7 @@
 mod error;
 mod expr;
 mod functions;
+mod key_index;
 mod scope;
 mod sky_index;
 mod translate;

@@ -2,6 +2,7 @@
 //! offer, with ADQL's identifier rules (ADQL 2.1 §2.1.3: regular identifiers
 //! are case-insensitive, delimited ones exact) and helpful refusals.
 
+use crate::key_index::KeyIndex;
 use adql_syntax::Ident;
 use catalog_model::{AdqlType, ColumnMeta, Position};
 
@@ -30,6 +31,8 @@ pub(crate) struct Relation {
     pub(crate) sky_index: Option<Position>,
     /// Rows, when known (the crossmatch expands the smaller side).
     pub(crate) rows: Option<u64>,
+    /// The key index of a catalog table that has one.
+    pub(crate) key_index: Option<KeyIndex>,
 }
 
 impl Relation {

@@ -6,6 +6,7 @@
 //! of each result column (type, unit, UCD, xtype) for the writers.
 
 use crate::error::{Error, Result, SemanticError};
+use crate::key_index::KeyIndex;
 use crate::scope::{Col, Lookup, Merged, Relation, Resolved, Scope, ident_eq, quote, suggest};
 use crate::sky_index::TranslateOptions;
 use adql_syntax::*;
@@ -53,6 +54,7 @@ pub fn translate_with(
         scopes: Vec::new(),
         options,
         in_filter: false,
+        beneath_or: false,
     };
     let (sql, columns) = t.query(&parsed.query)?;
     Ok(Translation {
@@ -84,6 +86,9 @@ pub(crate) struct Translator<'a> {
     /// The expression being translated decides, through AND and OR only,
     /// whether a WHERE or ON keeps a row (`sky_index.rs`).
     pub(crate) in_filter: bool,
+    /// Translating beneath an OR of a filter (`key_index.rs` adds nothing
+    /// there).
+    pub(crate) beneath_or: bool,
 }
 
 impl<'a> Translator<'a> {
@@ -392,7 +397,10 @@ impl<'a> Translator<'a> {
     /// a grouped position is not among the columns it may name.)
     fn filter(&mut self, e: &Expr, clause: &str) -> Result<String> {
         self.in_filter = true;
-        self.condition(e, clause)
+        let outer = std::mem::replace(&mut self.beneath_or, false);
+        let condition = self.condition(e, clause);
+        self.beneath_or = outer;
+        condition
     }
 
     /// A search condition: must be a predicate, not a bare value.
@@ -574,6 +582,7 @@ impl<'a> Translator<'a> {
                     open,
                     sky_index: None,
                     rows: None,
+                    key_index: None,
                 });
                 Ok(format!("({sql}) AS {sql_alias}"))
             }
@@ -812,6 +821,7 @@ impl<'a> Translator<'a> {
                 open: cte.open,
                 sky_index: None,
                 rows: None,
+                key_index: None,
             };
             return Ok((rel, format!("{} AS {sql_alias}", quote(&cte.name.name))));
         }
@@ -853,6 +863,7 @@ impl<'a> Translator<'a> {
                     open: true,
                     sky_index: None,
                     rows: None,
+                    key_index: None,
                 };
                 return Ok((rel, format!("{table_sql} AS {sql_alias}")));
             }
@@ -936,6 +947,14 @@ impl<'a> Translator<'a> {
             open: false,
             sky_index: info.position.clone().filter(|_| info.layout.sky_index),
             rows: info.layout.rows,
+            key_index: info.layout.key_index.as_ref().map(|column| KeyIndex {
+                column: column.clone(),
+                table_sql: format!(
+                    "{}.{}",
+                    quote(&info.schema),
+                    quote(&catalog_model::key_index_table(&info.name))
+                ),
+            }),
         };
         Ok((rel, sql))
     }

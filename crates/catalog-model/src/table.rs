@@ -117,6 +117,22 @@ pub struct Layout {
     /// The files hold [`SKY_INDEX_COLUMN`] for the main position, and the
     /// rows are sorted by it.
     pub sky_index: bool,
+    /// The key column (the catalog's identifier) when the table has a key
+    /// index: a table of (key, [`SKY_INDEX_COLUMN`]) sorted by key, published
+    /// under [`key_index_table`]. `WHERE key = x` looks the row's sky index
+    /// up there, so the catalog is read only where that row is.
+    pub key_index: Option<String>,
+}
+
+/// The folder, inside a table's folder, of its key index's Parquet file.
+/// Parquet readers of the table's folder leave subfolders alone.
+pub const KEY_INDEX_FOLDER: &str = "_key_index";
+
+/// The name under which the key index of `schema.table` is registered for
+/// execution. It is in no catalog that ADQL sees: only the planner's
+/// rewrite of `key = x` names it.
+pub fn key_index_table(table: &str) -> String {
+    format!("{table}$key_index")
 }
 
 impl TableInfo {

@@ -129,6 +129,8 @@ pub(crate) fn rows(db: &Connection) -> Result<Vec<Row>> {
                         layout: Layout {
                             rows: Some(row_count),
                             sky_index: ra.is_some() && dec.is_some(),
+                            // Known from the files: the engine looks.
+                            key_index: None,
                         },
                         position: ra.zip(dec).map(|(ra, dec)| Position { ra, dec }),
                     },

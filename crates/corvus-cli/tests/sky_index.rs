@@ -74,18 +74,25 @@ fn offset(ra: f64, dec: f64, d: f64, bearing: f64) -> (f64, f64) {
     (lon2.to_degrees().rem_euclid(360.0), lat2.to_degrees())
 }
 
-fn ingest(data: &Path, dir: &Path, table: &str, rows: &[(f64, f64)]) {
-    let mut csv = String::from("id,ra,dec\n");
+/// Publishes `sky.<table>` with columns id, name (`S<id mod names>`), ra
+/// and dec, and `key` as its key column.
+fn ingest(data: &Path, dir: &Path, table: &str, rows: &[(f64, f64)], key: &str, names: usize) {
+    let mut csv = String::from("id,name,ra,dec\n");
     for (i, (ra, dec)) in rows.iter().enumerate() {
-        writeln!(csv, "{i},{ra:.10},{dec:.10}").unwrap();
+        writeln!(csv, "{i},S{},{ra:.10},{dec:.10}", i % names).unwrap();
     }
     let file = dir.join(format!("{table}.csv"));
     std::fs::write(&file, csv).unwrap();
+    let meta = dir.join(format!("{table}.toml"));
+    let descriptor = format!(
+        "[table]\nschema = \"sky\"\nname = \"{table}\"\nra = \"ra\"\ndec = \"dec\"\nkey = \"{key}\"\n"
+    );
+    std::fs::write(&meta, descriptor).unwrap();
     let out = corvus(&[
         "ingest",
         file.to_str().unwrap(),
-        "--table",
-        &format!("sky.{table}"),
+        "--meta",
+        meta.to_str().unwrap(),
         "--data",
         data.to_str().unwrap(),
     ]);
@@ -110,8 +117,9 @@ fn sky_index_rewrites_never_change_a_result() {
             }
         })
         .collect();
-    ingest(&data, dir.path(), "a", &a);
-    ingest(&data, dir.path(), "b", &b);
+    ingest(&data, dir.path(), "a", &a, "id", a.len());
+    // b's names repeat: a key need not be unique.
+    ingest(&data, dir.path(), "b", &b, "name", 1000);
 
     let cones = [
         "1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 5))",
@@ -180,6 +188,40 @@ fn sky_index_rewrites_never_change_a_result() {
     // origin: the comparison is over pairs that exist.
     let pairs = sorted_rows(&data, crossmatches[0], &[]);
     assert!(pairs.len() > 400, "{}", pairs.len());
+
+    // Key lookups through the key index: found, missing, repeated keys,
+    // strings, beside other conditions, in joins and subqueries.
+    let hinted = [
+        "SELECT * FROM sky.a WHERE id = 17",
+        "SELECT * FROM sky.a WHERE 5999 = id",
+        "SELECT * FROM sky.a WHERE id = 6000",
+        "SELECT * FROM sky.a WHERE id = -1",
+        "SELECT * FROM sky.a WHERE id = 17.0",
+        "SELECT * FROM sky.a WHERE id = 17 AND dec > -100",
+        "SELECT * FROM sky.a WHERE id = 17 AND 1 = CONTAINS(POINT(ra, dec), CIRCLE(0, 0, 1))",
+        "SELECT * FROM sky.a WHERE (id = 17 OR ra > 359) AND id = 17",
+        "SELECT * FROM sky.b WHERE name = 'S42'",
+        "SELECT * FROM sky.b WHERE name = 'S1499'",
+        "SELECT * FROM sky.b WHERE name = 'nobody'",
+        "SELECT a.id, b.id FROM sky.a AS a JOIN sky.b AS b ON a.id = b.id WHERE b.name = 'S7'",
+        "SELECT COUNT(*) FROM sky.a WHERE ra IN (SELECT ra FROM sky.a WHERE id = 3)",
+    ];
+    // Beneath OR or NOT the lookup could not be a join: nothing is added.
+    let plain = [
+        "SELECT * FROM sky.a WHERE (id = 17 OR id = 18)",
+        "SELECT * FROM sky.a WHERE NOT (id = 17) AND id < 20",
+    ];
+    for q in hinted.iter().chain(&plain) {
+        assert_same(&data, q);
+        let plan = query(&data, q, &["--explain"]);
+        assert_eq!(
+            plan.contains("$key_index"),
+            hinted.contains(q),
+            "{q}: {plan}"
+        );
+    }
+    assert_eq!(sorted_rows(&data, hinted[0], &[]).len(), 1);
+    assert_eq!(sorted_rows(&data, hinted[8], &[]).len(), 2);
 }
 
 fn assert_same(data: &Path, adql: &str) {
@@ -220,7 +262,7 @@ fn cone_search_and_adql_return_the_same_rows() {
     let data = dir.path().join("data");
     let mut rng = Random(0x9e37_79b9_7f4a_7c15);
     let rows: Vec<(f64, f64)> = (0..5000).map(|_| rng.position()).collect();
-    ingest(&data, dir.path(), "a", &rows);
+    ingest(&data, dir.path(), "a", &rows, "id", rows.len());
     let mut server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_corvus"))
             .args([

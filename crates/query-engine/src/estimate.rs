@@ -8,11 +8,14 @@ use crate::session::Engine;
 use adql_planner::Translation;
 use datafusion::common::ScalarValue;
 use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+use datafusion::physical_expr::expressions::{
+    BinaryExpr, Column, DynamicFilterPhysicalExpr, Literal,
+};
 use datafusion::physical_expr::utils::{split_conjunction, split_disjunction};
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -155,6 +158,7 @@ fn cost(plan: &dyn ExecutionPlan, stats: &StatisticsContext) -> Option<u64> {
     if children.is_empty() {
         // A scan of a region reads about its share of the sky's rows.
         let rows = output_rows(plan, stats).map(|rows| match sky_fraction(plan) {
+            _ if is_key_lookup(plan) => rows.min(KEY_LOOKUP_ROWS),
             Some(fraction) => (rows as f64 * fraction).ceil() as u64,
             None => rows,
         });
@@ -197,6 +201,46 @@ fn sky_fraction(plan: &dyn ExecutionPlan) -> Option<f64> {
         .into_iter()
         .filter_map(index_ranges_fraction)
         .reduce(f64::min)
+}
+
+/// Rows a scan of a key lookup reads (`adql-planner`'s `key_index.rs`): a
+/// row group, the most that the key index or the table is read for one key.
+const KEY_LOOKUP_ROWS: u64 = 32 * 1024;
+
+/// A scan of a key index, or of a table filtered by the sky index values
+/// that a key lookup found (a join's dynamic filter on the sky index column
+/// itself: nothing else joins on it). Their statistics are the whole files'.
+fn is_key_lookup(plan: &dyn ExecutionPlan) -> bool {
+    let Some(files) = plan
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+    else {
+        return false;
+    };
+    let in_key_index = format!("{}/", catalog_model::KEY_INDEX_FOLDER);
+    if files
+        .file_groups
+        .iter()
+        .flat_map(|group| group.iter())
+        .any(|file| file.object_meta.location.as_ref().contains(&in_key_index))
+    {
+        return true;
+    }
+    let Some(predicate) = files.file_source().filter() else {
+        return false;
+    };
+    let mut found = false;
+    let _ = predicate.apply(|e| {
+        if let Some(dynamic) = e.downcast_ref::<DynamicFilterPhysicalExpr>() {
+            found |= matches!(
+                dynamic.children().as_slice(),
+                [key] if key.downcast_ref::<Column>()
+                    .is_some_and(|c| c.name() == catalog_model::SKY_INDEX_COLUMN)
+            );
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
 }
 
 /// All order-29 HEALPix cells: 12 base cells of 4^29 each.
@@ -244,7 +288,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::session::EngineConfig;
-    use crate::test_tables::{POINTS, data_dir};
+    use crate::test_tables::{POINTS, add_keyed_table, data_dir};
     use catalog_model::AllowAll;
 
     #[tokio::test]
@@ -266,6 +310,27 @@ mod tests {
         // A cap over 45 degrees gets no ranges: a full scan, as it is.
         let wide = "SELECT * FROM t.stars WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 60))";
         assert_eq!(rows(wide).await, Some(all));
+    }
+
+    #[tokio::test]
+    async fn a_key_lookup_is_estimated_at_a_row_group() {
+        let (tmp, mut dir) = data_dir().await;
+        add_keyed_table(tmp.path(), &mut dir, 100_000).await;
+        let engine = Engine::open(dir.snapshot().unwrap(), EngineConfig::default())
+            .await
+            .unwrap();
+        let rows = |adql: &str| {
+            let translation = engine.translate(adql, &AllowAll).unwrap();
+            let engine = &engine;
+            async move { engine.estimate(&translation).await.unwrap().rows }
+        };
+        assert_eq!(rows("SELECT * FROM t.keyed").await, Some(100_000));
+        // A row group of the key index, one of the table.
+        let lookup = "SELECT * FROM t.keyed WHERE id = 77777";
+        assert_eq!(rows(lookup).await, Some(2 * KEY_LOOKUP_ROWS));
+        // Another column: the whole table.
+        let scan = "SELECT * FROM t.keyed WHERE ra = 77777";
+        assert_eq!(rows(scan).await, Some(100_000));
     }
 
     #[test]

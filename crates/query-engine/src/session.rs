@@ -20,7 +20,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -191,22 +191,42 @@ impl Engine {
     /// table. The scan is DataFusion's listing table itself, not a view
     /// over it, so a plan that reads it can be shipped to a cluster.
     pub async fn publish_parquet(&mut self, mut info: TableInfo, directory: &Path) -> Result<()> {
-        let path = directory.to_string_lossy().into_owned();
-        let ctx = self.ctx.clone();
-        let df = self
-            .shared
-            .quick
-            .run(async move { ctx.read_parquet(path, ParquetReadOptions::default()).await })
-            .await??;
+        let df = self.read_parquet(directory).await?;
         // The sky index is used only where the files really have it.
         info.layout.sky_index &= df
             .schema()
             .has_column_with_unqualified_name(catalog_model::SKY_INDEX_COLUMN);
-        let provider = match df.logical_plan() {
+        info.layout.key_index = None;
+        let key_folder = directory.join(catalog_model::KEY_INDEX_FOLDER);
+        if info.layout.sky_index && key_folder.is_dir() {
+            let index = self.read_parquet(&key_folder).await?;
+            info.layout.key_index = index.schema().fields().first().map(|f| f.name().clone());
+            let name = catalog_model::key_index_table(&info.name);
+            self.schema_provider(&info.schema)?
+                .register_table(name, Self::provider(index)?)?;
+        }
+        let provider = Self::provider(df)?;
+        self.register(info, provider)
+    }
+
+    /// The Parquet files of the folder `directory` (not its subfolders).
+    async fn read_parquet(&self, directory: &Path) -> Result<DataFrame> {
+        let path = directory.to_string_lossy().into_owned();
+        let ctx = self.ctx.clone();
+        Ok(self
+            .shared
+            .quick
+            .run(async move { ctx.read_parquet(path, ParquetReadOptions::default()).await })
+            .await??)
+    }
+
+    /// The scan of a read table: DataFusion's listing table itself, not a
+    /// view over it, so a plan that reads it can be shipped to a cluster.
+    fn provider(df: DataFrame) -> Result<Arc<dyn TableProvider>> {
+        Ok(match df.logical_plan() {
             LogicalPlan::TableScan(scan) => source_as_provider(&scan.source)?,
             _ => df.into_view(),
-        };
-        self.register(info, provider)
+        })
     }
 
     /// The cluster's scheduler, when queries execute on a cluster.
@@ -304,21 +324,26 @@ impl Engine {
         info: TableInfo,
         provider: Arc<dyn TableProvider>,
     ) -> Result<()> {
+        self.schema_provider(&info.schema)?
+            .register_table(info.name.clone(), provider)?;
+        self.catalog.add(info);
+        Ok(())
+    }
+
+    /// The execution schema `name`, created if new.
+    fn schema_provider(&self, name: &str) -> Result<Arc<dyn SchemaProvider>> {
         let catalog = self
             .ctx
             .catalog("datafusion")
             .ok_or_else(|| Error::Internal("the default catalog is missing".into()))?;
-        let schema = match catalog.schema(&info.schema) {
+        Ok(match catalog.schema(name) {
             Some(s) => s,
             None => {
                 let s: Arc<dyn SchemaProvider> = Arc::new(MemorySchemaProvider::new());
-                catalog.register_schema(&info.schema, Arc::clone(&s))?;
+                catalog.register_schema(name, Arc::clone(&s))?;
                 s
             }
-        };
-        schema.register_table(info.name.clone(), provider)?;
-        self.catalog.add(info);
-        Ok(())
+        })
     }
 
     /// Publishes rows held in memory as `info`'s table (TAP_SCHEMA,

@@ -5,6 +5,7 @@
 
 use catalog_store::DataDir;
 use std::io::Write;
+use std::path::Path;
 
 /// Positions (ra, dec in degrees), one row each; the last has none.
 pub(crate) const POINTS: &[(f64, f64)] = &[
@@ -45,4 +46,34 @@ pub(crate) async fn data_dir() -> (tempfile::TempDir, DataDir) {
         ingest::ingest(&mut dir, &req).await.unwrap();
     }
     (tmp, dir)
+}
+
+/// Publishes `t.keyed`: `rows` rows (id, ra, dec) spread over the sky, with
+/// `id` as its key column, so ingest writes its key index.
+pub(crate) async fn add_keyed_table(tmp: &Path, dir: &mut DataDir, rows: u64) {
+    let csv = tmp.join("keyed.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    writeln!(f, "id,ra,dec").unwrap();
+    for i in 0..rows {
+        // A golden-angle spiral: every row a different place.
+        let dec = (1.0 - 2.0 * (i as f64 + 0.5) / rows as f64)
+            .asin()
+            .to_degrees();
+        let ra = (i as f64 * 137.507_764_050_037_85).rem_euclid(360.0);
+        writeln!(f, "{i},{ra},{dec}").unwrap();
+    }
+    drop(f);
+    let mut descriptor = ingest::descriptor::Descriptor::default();
+    descriptor.table.key = Some("id".into());
+    let req = ingest::Request {
+        files: vec![csv],
+        schema: "t".into(),
+        table: "keyed".into(),
+        descriptor,
+        mode: ingest::Mode::Create,
+        rows_read: None,
+        skip_bad_rows: 0,
+        strict: false,
+    };
+    ingest::ingest(dir, &req).await.unwrap();
 }
