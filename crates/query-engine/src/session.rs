@@ -254,6 +254,13 @@ impl Engine {
             // MAX(x)` (or a large MAXREC) asked for 150 GB and aborted the
             // process. Without it such a query is an ordinary aggregation.
             .set_bool("datafusion.optimizer.enable_topk_aggregation", false)
+            // Late materialisation: a filter's columns are decoded first and
+            // the others only for the rows it keeps. A cone decodes ra and
+            // dec, not nine columns, and TOP n ORDER BY x skips the rows its
+            // growing threshold on x already excludes (TOP 10 of 10^7 rows
+            // 25 -> 15 ms).
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+            .set_bool("datafusion.execution.parquet.reorder_filters", true)
     }
 
     /// The catalog the engine's tables form.
