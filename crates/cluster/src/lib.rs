@@ -19,6 +19,9 @@
 //!   cannot reach inside that loop.
 //! - [`start_local`] (`local.rs`): a scheduler and workers in this
 //!   process on loopback ports, for tests and benchmarks.
+//! - [`physical_optimizer_rules`] (`broadcast.rs`): DataFusion's, with a
+//!   small build side broadcast where an unnest hides its size; the front
+//!   end and the scheduler plan with them.
 //! - [`CorvusLogicalCodec`] (`codec.rs`): Ballista's codec plus in-memory
 //!   tables, shipped inline as Arrow IPC.
 //!
@@ -26,6 +29,7 @@
 //! data directory. Tables reach workers by the paths in the plan, so the
 //! front end and every worker must see the data directory at one path.
 
+mod broadcast;
 mod client;
 mod codec;
 mod error;
@@ -35,6 +39,7 @@ mod scheduler;
 mod stage_watch;
 mod worker;
 
+pub use broadcast::{BroadcastSmallBuild, physical_optimizer_rules};
 pub use client::{
     ClusterStatus, Worker, cancel, is_link_failure, job_ids, rows_read, ships, status,
 };

@@ -84,6 +84,7 @@ fn session(config: SessionConfig) -> datafusion::common::Result<SessionState> {
         .with_config(config.upgrade_for_ballista())
         .with_runtime_env(Arc::new(RuntimeEnvBuilder::new().build()?))
         .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .with_physical_optimizer_rules(crate::physical_optimizer_rules())
         .with_scalar_functions(scalar)
         .with_aggregate_functions(ballista_aggregate_functions())
         .with_window_functions(ballista_window_functions())
