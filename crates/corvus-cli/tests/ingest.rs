@@ -40,7 +40,15 @@ const WHITESPACE_ID_RA_DEC: &str = "[source]\nformat = \"whitespace\"\n\
     [[columns]]\nname = \"ra\"\ntype = \"double\"\n\
     [[columns]]\nname = \"dec\"\ntype = \"double\"\n";
 
+/// The tables' Parquet files, key indexes (`_key_index/`) left out.
 fn parquet_files(data: &Path) -> Vec<PathBuf> {
+    all_parquet_files(data)
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "_key_index"))
+        .collect()
+}
+
+fn all_parquet_files(data: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![data.join("tables")];
     while let Some(d) = stack.pop() {
@@ -118,9 +126,24 @@ fn hipparcos_demo_catalog_ingests_whole_with_metadata_and_sky_order() {
         vec![vec!["117955".to_string()]]
     );
 
-    // Stored in HEALPix order, in row groups small enough to prune.
+    // Stored in HEALPix order, in row groups small enough to prune, with
+    // a key index for its identifier (HIP, `meta.id;meta.main`).
     let files = parquet_files(&data);
     assert_eq!(files.len(), 1);
+    assert_eq!(all_parquet_files(&data).len(), 2);
+    let lookup = "SELECT ra FROM hip.main WHERE hip = 91262";
+    let plan = text(
+        &corvus(&[
+            "query",
+            "--data",
+            data.to_str().unwrap(),
+            "--explain",
+            lookup,
+        ])
+        .stdout,
+    );
+    assert!(plan.contains("main$key_index"), "{plan}");
+    assert_eq!(query(&data, lookup), vec![vec!["279.2341082481229".to_string()]]);
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[0]).unwrap()).unwrap();
     assert!(builder.metadata().num_row_groups() >= 4);
@@ -162,7 +185,7 @@ fn hipparcos_demo_catalog_ingests_whole_with_metadata_and_sky_order() {
 
     let out = corvus(&["drop", "hip.main", "--data", data.to_str().unwrap()]);
     assert!(out.status.success());
-    assert!(parquet_files(&data).is_empty());
+    assert!(all_parquet_files(&data).is_empty());
 }
 
 #[test]
@@ -320,7 +343,7 @@ fn bad_inputs_stop_with_a_clear_error_and_leave_nothing() {
 
     // Nothing was published and nothing is left behind.
     assert!(text(&corvus(&["tables", "--data", d]).stdout).starts_with("no tables"));
-    assert!(parquet_files(&data).is_empty());
+    assert!(all_parquet_files(&data).is_empty());
     assert!(
         !data.join("tables/.staging").exists()
             || std::fs::read_dir(data.join("tables/.staging"))
