@@ -18,6 +18,12 @@
 //! `key = c` has its sky index in the index, so in a filter (only "true"
 //! keeps a row) the result is unchanged. Beneath an OR the IN could not
 //! become a join, so nothing is added there.
+//!
+//! `key IN (list)` is left to the key column's Bloom filters: looked up
+//! here, 10 values spread over the sky took 48–53 ms against their 32–36,
+//! and 30 values 160 ms against 58 (10^7 rows): the join's dynamic filter
+//! of several scattered sky indexes prunes the table's scan less well than
+//! the Bloom filters do.
 
 use crate::error::Result;
 use crate::scope::{Lookup, Relation, quote};

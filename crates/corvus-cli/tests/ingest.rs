@@ -143,7 +143,10 @@ fn hipparcos_demo_catalog_ingests_whole_with_metadata_and_sky_order() {
         .stdout,
     );
     assert!(plan.contains("main$key_index"), "{plan}");
-    assert_eq!(query(&data, lookup), vec![vec!["279.2341082481229".to_string()]]);
+    assert_eq!(
+        query(&data, lookup),
+        vec![vec!["279.2341082481229".to_string()]]
+    );
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&files[0]).unwrap()).unwrap();
     assert!(builder.metadata().num_row_groups() >= 4);
