@@ -160,10 +160,14 @@ impl LaneState {
                         retry_after_seconds: 10,
                     });
                 }
+                // Biased: a shutdown frees the running queries' slots, and a
+                // waiter woken by both must see the shutdown, not the slot
+                // (the limits test once got the slot, under a full run's load).
                 let permit = tokio::select! {
-                    p = Arc::clone(&self.slots).acquire_owned() => p,
-                    _ = cancel.cancelled() => return Err(Error::Cancelled(CancelReason::Caller)),
+                    biased;
                     _ = shutdown.cancelled() => return Err(Error::Cancelled(CancelReason::Shutdown)),
+                    _ = cancel.cancelled() => return Err(Error::Cancelled(CancelReason::Caller)),
+                    p = Arc::clone(&self.slots).acquire_owned() => p,
                 };
                 drop(waiting);
                 permit.map_err(|_| Error::Internal("the lane is closed".into()))?
