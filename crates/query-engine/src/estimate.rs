@@ -333,6 +333,25 @@ mod tests {
         assert_eq!(rows(scan).await, Some(100_000));
     }
 
+    /// A cluster's session turns the dynamic filters off that the lookup is
+    /// recognised by; the plan made for this process has them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_key_lookup_is_estimated_alike_on_a_cluster() {
+        let cluster = cluster::start_local(1, 1).await.unwrap();
+        let (tmp, mut dir) = data_dir().await;
+        add_keyed_table(tmp.path(), &mut dir, 100_000).await;
+        let config = EngineConfig {
+            cluster: Some(cluster.scheduler.clone()),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::open(dir.snapshot().unwrap(), config).await.unwrap();
+        let lookup = engine
+            .translate("SELECT * FROM t.keyed WHERE id = 77777", &AllowAll)
+            .unwrap();
+        let rows = engine.estimate(&lookup).await.unwrap().rows;
+        assert_eq!(rows, Some(2 * KEY_LOOKUP_ROWS));
+    }
+
     #[test]
     fn index_ranges_count_their_cells() {
         use datafusion::physical_expr::expressions::{col, lit};
