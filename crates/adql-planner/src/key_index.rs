@@ -26,7 +26,7 @@
 //! the Bloom filters do.
 
 use crate::error::Result;
-use crate::scope::{Lookup, Relation, quote};
+use crate::scope::{Lookup, quote};
 use crate::translate::Translator;
 use adql_syntax::*;
 use catalog_model::SKY_INDEX_COLUMN;
@@ -68,9 +68,9 @@ impl Translator<'_> {
         };
         let Some((sky, index_table, key)) = scope.relations.iter().find_map(|rel| {
             let index = rel.key_index.as_ref()?;
-            (key_sql(rel, &index.column) == resolved.sql).then(|| {
+            (rel.column_sql(&index.column) == resolved.sql).then(|| {
                 (
-                    format!("{}.{}", rel.sql_alias, quote(SKY_INDEX_COLUMN)),
+                    rel.column_sql(SKY_INDEX_COLUMN),
                     index.table_sql.clone(),
                     quote(&index.column),
                 )
@@ -84,11 +84,6 @@ impl Translator<'_> {
             quote(SKY_INDEX_COLUMN)
         )))
     }
-}
-
-/// The SQL of `rel`'s column `name`.
-fn key_sql(rel: &Relation, name: &str) -> String {
-    format!("{}.{}", rel.sql_alias, quote(name))
 }
 
 /// A number or string literal, possibly signed.

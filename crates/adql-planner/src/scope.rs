@@ -36,6 +36,11 @@ pub(crate) struct Relation {
 }
 
 impl Relation {
+    /// The SQL of this relation's column `name`: `"alias"."name"`.
+    pub(crate) fn column_sql(&self, name: &str) -> String {
+        format!("{}.{}", self.sql_alias, quote(name))
+    }
+
     /// Does `qualifier` (`[catalog.][schema.]table`, or an alias) name this relation?
     pub(crate) fn answers_to(&self, qualifier: &[Ident]) -> bool {
         let Some(last) = qualifier.last() else {
@@ -135,7 +140,7 @@ impl Scope {
                 1 => {
                     let (r, c) = hits.remove(0);
                     Lookup::Found(Resolved {
-                        sql: format!("{}.{}", r.sql_alias, quote(&c.name)),
+                        sql: r.column_sql(&c.name),
                         col: c,
                     })
                 }
@@ -168,7 +173,7 @@ impl Scope {
             [] => Lookup::NoRelation,
             [r] => match r.columns.iter().find(|c| name.matches(&c.name)) {
                 Some(c) => Lookup::Found(Resolved {
-                    sql: format!("{}.{}", r.sql_alias, quote(&c.name)),
+                    sql: r.column_sql(&c.name),
                     col: c.clone(),
                 }),
                 None if r.open => Lookup::Found(open_column(r, name)),
@@ -206,7 +211,7 @@ fn unknown_col(name: &Ident) -> Col {
 
 fn open_column(r: &Relation, name: &Ident) -> Resolved {
     Resolved {
-        sql: format!("{}.{}", r.sql_alias, quote(&name.name)),
+        sql: r.column_sql(&name.name),
         col: unknown_col(name),
     }
 }

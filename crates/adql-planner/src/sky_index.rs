@@ -121,9 +121,8 @@ impl Crossmatch {
 /// indexed main position.
 fn indexed_column(rel: &Relation, ra: &str, dec: &str) -> Option<String> {
     let pos = rel.sky_index.as_ref()?;
-    let col = |name: &str| format!("{}.{}", rel.sql_alias, quote(name));
-    (col(&pos.ra) == ra && col(&pos.dec) == dec)
-        .then(|| format!("{}.{}", rel.sql_alias, quote(SKY_INDEX_COLUMN)))
+    (rel.column_sql(&pos.ra) == ra && rel.column_sql(&pos.dec) == dec)
+        .then(|| rel.column_sql(SKY_INDEX_COLUMN))
 }
 
 /// A float literal DataFusion reads back exactly.
@@ -256,7 +255,7 @@ impl Translator<'_> {
                 let rel = &scope.relations[i];
                 rel.columns
                     .iter()
-                    .any(|c| format!("{}.{}", rel.sql_alias, quote(&c.name)) == col_sql)
+                    .any(|c| rel.column_sql(&c.name) == col_sql)
             })
         };
         let rel = owner(&ra)?;

@@ -538,7 +538,7 @@ impl<'a> Translator<'a> {
                 if qualifier.is_none() && scope.merged.iter().any(|m| m.hides.contains(&(ri, ci))) {
                     continue;
                 }
-                out.push((format!("{}.{}", r.sql_alias, quote(&c.name)), col_to_out(c)));
+                out.push((r.column_sql(&c.name), col_to_out(c)));
             }
         }
         if !matched {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 /// See the module's documentation.
 #[derive(Debug, Default)]
-pub struct BroadcastSmallBuild;
+pub(crate) struct BroadcastSmallBuild;
 
 /// Name of the rule, after which it runs ("join_selection" picks the modes
 /// it revises; the distribution rules that follow add the repartitions the

@@ -39,7 +39,7 @@ mod scheduler;
 mod stage_watch;
 mod worker;
 
-pub use broadcast::{BroadcastSmallBuild, physical_optimizer_rules};
+pub use broadcast::physical_optimizer_rules;
 pub use client::{
     ClusterStatus, Worker, cancel, is_link_failure, job_ids, rows_read, ships, status,
 };

@@ -70,6 +70,13 @@ const PAGE_ROWS: usize = 4 * 1024;
 /// False-positive rate of the key column's Bloom filters: about 1 row group
 /// in 100 is read for nothing; each filter takes about 40 KB.
 const KEY_BLOOM_FPP: f64 = 0.01;
+/// Memory the sort may hold before it spills to temporary files.
+const INGEST_MEMORY: usize = 512 * 1024 * 1024;
+/// Name of the hidden HEALPix column (the planner's sky index).
+pub const HEALPIX_COLUMN: &str = catalog_model::SKY_INDEX_COLUMN;
+/// HEALPix order of the hidden index (the finest cdshealpix offers).
+pub const HEALPIX_ORDER: u8 = catalog_model::SKY_INDEX_ORDER;
+
 /// How a published table is written: row groups and pages small enough that
 /// a cone search reads little, page statistics for the sky index, Snappy
 /// (it decodes about four times faster than ZSTD), and numbers plain.
@@ -139,13 +146,6 @@ async fn write_key_index(session: &Session, table: &Path, key: &str, folder: &Pa
     .await?;
     Ok(())
 }
-
-/// Memory the sort may hold before it spills to temporary files.
-const INGEST_MEMORY: usize = 512 * 1024 * 1024;
-/// Name of the hidden HEALPix column (the planner's sky index).
-pub const HEALPIX_COLUMN: &str = catalog_model::SKY_INDEX_COLUMN;
-/// HEALPix order of the hidden index (the finest cdshealpix offers).
-pub const HEALPIX_ORDER: u8 = catalog_model::SKY_INDEX_ORDER;
 
 /// A table read whole by [`read_table_leaving_out`].
 #[derive(Debug, Clone)]
@@ -411,7 +411,7 @@ pub async fn ingest(dir: &mut DataDir, req: &Request) -> Result<Report> {
     if let (Some(key), Some(_)) = (&key, &position) {
         write_key_index(&session, &file, key, &staging.path().join(KEY_INDEX_FOLDER)).await?;
     }
-    let size_bytes = dir_size(staging.path()) + dir_size(&staging.path().join(KEY_INDEX_FOLDER));
+    let size_bytes = dir_size(staging.path());
     let record = TableRecord {
         info: TableInfo {
             schema: req.schema.clone(),
@@ -564,12 +564,20 @@ fn count_rows(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> u64 {
         .sum()
 }
 
+/// Bytes of the files in `dir` and its subfolders (a table's file and its
+/// key index).
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|it| {
-            it.filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum()
+            it.filter_map(|e| {
+                let e = e.ok()?;
+                Some((e.path(), e.metadata().ok()?))
+            })
+            .map(|(e, m)| match m.is_dir() {
+                true => dir_size(&e),
+                false => m.len(),
+            })
+            .sum()
         })
         .unwrap_or(0)
 }

@@ -278,8 +278,8 @@ impl Engine {
 /// the settings Ballista needs to split a plan into stages: no dynamic
 /// filters (it cannot carry them between stages), sort-merge rather than
 /// hash joins, no round-robin repartitions, its own broadcast thresholds.
-/// A plan that stays here is
-/// planned as in a session without a cluster: a key lookup
+/// A plan that stays here is planned as in a session without a cluster: a
+/// key lookup
 /// (`adql-planner`'s `key_index.rs`) needs its hash join's dynamic filter to
 /// read one page of the table instead of all its row groups' Bloom filters,
 /// and the estimate sees the lookup by that filter.
@@ -292,6 +292,7 @@ fn for_this_process(
     }
     let mut local = state.clone();
     let options = local.config_mut().options_mut();
+    // By its name: `set` turns on the join, TopK and aggregate filters too.
     options.set(
         "datafusion.optimizer.enable_dynamic_filter_pushdown",
         "true",

@@ -5,7 +5,7 @@
 
 use catalog_store::DataDir;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Positions (ra, dec in degrees), one row each; the last has none.
 pub(crate) const POINTS: &[(f64, f64)] = &[
@@ -33,19 +33,29 @@ pub(crate) async fn data_dir() -> (tempfile::TempDir, DataDir) {
     let plain = tmp.path().join("plain.csv");
     std::fs::write(&plain, "id,flux\n1,2.5\n").unwrap();
     for (file, table) in [(csv, "stars"), (plain, "plain")] {
-        let req = ingest::Request {
-            files: vec![file],
-            schema: "t".into(),
-            table: table.into(),
-            descriptor: Default::default(),
-            mode: ingest::Mode::Create,
-            rows_read: None,
-            skip_bad_rows: 0,
-            strict: false,
-        };
-        ingest::ingest(&mut dir, &req).await.unwrap();
+        publish(&mut dir, file, table, Default::default()).await;
     }
     (tmp, dir)
+}
+
+/// Ingests `file` as the new table `t.<table>`.
+async fn publish(
+    dir: &mut DataDir,
+    file: PathBuf,
+    table: &str,
+    descriptor: ingest::descriptor::Descriptor,
+) {
+    let req = ingest::Request {
+        files: vec![file],
+        schema: "t".into(),
+        table: table.into(),
+        descriptor,
+        mode: ingest::Mode::Create,
+        rows_read: None,
+        skip_bad_rows: 0,
+        strict: false,
+    };
+    ingest::ingest(dir, &req).await.unwrap();
 }
 
 /// Publishes `t.keyed`: `rows` rows (id, ra, dec) spread over the sky, with
@@ -65,15 +75,5 @@ pub(crate) async fn add_keyed_table(tmp: &Path, dir: &mut DataDir, rows: u64) {
     drop(f);
     let mut descriptor = ingest::descriptor::Descriptor::default();
     descriptor.table.key = Some("id".into());
-    let req = ingest::Request {
-        files: vec![csv],
-        schema: "t".into(),
-        table: "keyed".into(),
-        descriptor,
-        mode: ingest::Mode::Create,
-        rows_read: None,
-        skip_bad_rows: 0,
-        strict: false,
-    };
-    ingest::ingest(dir, &req).await.unwrap();
+    publish(dir, csv, "keyed", descriptor).await;
 }
