@@ -22,6 +22,12 @@ mod serve;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc, as DataFusion's and Ballista's own binaries use: a query
+/// allocates and frees many small buffers from several threads, where
+/// glibc's allocator took 15 % of a key lookup's CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Corvus publishes astronomical catalogs through IVOA TAP and ADQL.
 #[derive(Parser)]
 #[command(name = "corvus", version, about)]
