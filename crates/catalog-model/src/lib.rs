@@ -18,6 +18,6 @@ mod types;
 pub use catalog::{AccessPolicy, AllowAll, Catalog, StaticCatalog};
 pub use table::{
     ColumnInfo, ColumnMeta, KEY_INDEX_FOLDER, Layout, Position, SKY_INDEX_COLUMN, SKY_INDEX_ORDER,
-    TableInfo, key_index_table, keys, with_metadata,
+    TableInfo, is_key_index_table, key_index_table, keys, with_metadata,
 };
 pub use types::{AdqlType, geometry_type};

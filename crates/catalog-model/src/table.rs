@@ -132,7 +132,15 @@ pub const KEY_INDEX_FOLDER: &str = "_key_index";
 /// execution. It is in no catalog that ADQL sees: only the planner's
 /// rewrite of `key = x` names it.
 pub fn key_index_table(table: &str) -> String {
-    format!("{table}$key_index")
+    format!("{table}{KEY_INDEX_SUFFIX}")
+}
+
+/// What [`key_index_table`] appends to a table's name.
+const KEY_INDEX_SUFFIX: &str = "$key_index";
+
+/// Whether `name` is one that [`key_index_table`] gives.
+pub fn is_key_index_table(name: &str) -> bool {
+    name.ends_with(KEY_INDEX_SUFFIX)
 }
 
 impl TableInfo {

@@ -13,12 +13,13 @@
 use crate::error::{CancelReason, Error, Result};
 use crate::estimate::{ScanProgress, rows_to_read};
 use crate::lanes::{Lane, Slot};
+use crate::local_plan::for_this_process;
 use crate::session::Engine;
 use adql_planner::Translation;
 use catalog_model::with_metadata;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::{SessionState, TaskContext};
+use datafusion::execution::TaskContext;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use futures::StreamExt;
@@ -248,7 +249,10 @@ impl Engine {
                 let state = ctx.state();
                 let logical = state.optimize(df.logical_plan())?;
                 let here = DefaultPhysicalPlanner::default()
-                    .create_physical_plan(&logical, &*for_this_process(&state, on_cluster)?)
+                    .create_physical_plan(
+                        &logical,
+                        &*for_this_process(&state, on_cluster, &logical)?,
+                    )
                     .await?;
                 let estimated_rows = rows_to_read(here.as_ref());
                 let stays = match estimated_rows {
@@ -272,39 +276,6 @@ impl Engine {
             .await?
             .map_err(Error::from)
     }
-}
-
-/// `state` for a plan that runs in this process. A cluster's session has
-/// the settings Ballista needs to split a plan into stages: no dynamic
-/// filters (it cannot carry them between stages), sort-merge rather than
-/// hash joins, no round-robin repartitions, its own broadcast thresholds.
-/// A plan that stays here is planned as in a session without a cluster: a
-/// key lookup
-/// (`adql-planner`'s `key_index.rs`) needs its hash join's dynamic filter to
-/// read one page of the table instead of all its row groups' Bloom filters,
-/// and the estimate sees the lookup by that filter.
-fn for_this_process(
-    state: &SessionState,
-    on_cluster: bool,
-) -> datafusion::error::Result<std::borrow::Cow<'_, SessionState>> {
-    if !on_cluster {
-        return Ok(std::borrow::Cow::Borrowed(state));
-    }
-    let mut local = state.clone();
-    let options = local.config_mut().options_mut();
-    // By its name: `set` turns on the join, TopK and aggregate filters too.
-    options.set(
-        "datafusion.optimizer.enable_dynamic_filter_pushdown",
-        "true",
-    )?;
-    options.optimizer.prefer_hash_join = true;
-    options.optimizer.enable_round_robin_repartition = true;
-    let defaults = datafusion::config::OptimizerOptions::default();
-    options.optimizer.hash_join_single_partition_threshold =
-        defaults.hash_join_single_partition_threshold;
-    options.optimizer.hash_join_single_partition_threshold_rows =
-        defaults.hash_join_single_partition_threshold_rows;
-    Ok(std::borrow::Cow::Owned(local))
 }
 
 /// A physical plan and the rows it is estimated to read.

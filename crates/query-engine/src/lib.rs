@@ -10,7 +10,8 @@
 //!   estimate that picks the lane is in `estimate.rs`.
 //! - [`Engine::execute`] (`execute.rs`): plan, admit, run; a
 //!   [`ResultStream`] with MAXREC, the execution time limit and
-//!   cancellation built in.
+//!   cancellation built in. The settings a plan that runs in this process
+//!   is made with are chosen per query (`local_plan.rs`).
 //! - [`write_result`] (`pipeline.rs`): a [`ResultStream`] through any
 //!   `table_writers::ResultWriter` into any [`ResultSink`].
 //! - [`Engine::coverage`] (`coverage.rs`): a positioned table's sky
@@ -37,6 +38,7 @@ mod error;
 mod estimate;
 mod execute;
 mod lanes;
+mod local_plan;
 mod moc_format;
 mod pipeline;
 mod session;

@@ -259,11 +259,8 @@ impl Engine {
             // MAX(x)` (or a large MAXREC) asked for 150 GB and aborted the
             // process. Without it such a query is an ordinary aggregation.
             .set_bool("datafusion.optimizer.enable_topk_aggregation", false)
-        // Not `parquet.pushdown_filters` (late materialisation): it made
-        // TOP 10 ORDER BY of 10^7 rows 25 -> 15 ms, but it evaluates a
-        // partitioned hash join's dynamic filter (a CASE over hash-table
-        // lookups) on every row of the probe side, which doubled a
-        // crossmatch of an upload against 10^7 rows (214 -> 419 ms).
+        // `parquet.pushdown_filters` (late materialisation) is chosen for
+        // each query: `local_plan.rs`.
     }
 
     /// The catalog the engine's tables form.
