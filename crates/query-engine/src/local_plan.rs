@@ -52,10 +52,11 @@ pub(crate) fn for_this_process<'a>(
 /// they decode it, and decode the other columns only for the rows that
 /// pass, rather than decode whole pages and filter after.
 ///
-/// It pays where a filter keeps few rows of the pages that are read: a cone
-/// (the sky index ranges, then the exact test, before the other columns),
-/// a key lookup, `TOP n ... ORDER BY` (whose growing top-k bound is a
-/// filter: 25 -> 15 ms on 10^7 rows). It costs where a hash join's dynamic
+/// It pays where a filter keeps few rows of the pages that are read:
+/// `TOP n ... ORDER BY`, whose growing top-k bound is a filter, took 12.9
+/// ms instead of 14.5 on 10^7 rows (the same binary either way, queries
+/// interleaved); a cone or a key lookup, which read a page or two, took
+/// the same time either way. It costs where a hash join's dynamic
 /// filter (a lookup in the join's hash table) would be evaluated on every
 /// row of a large probe side that mostly passes it: it doubled an upload
 /// crossmatch against 10^7 rows (214 -> 419 ms). So: not for plans with a
