@@ -288,7 +288,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::session::EngineConfig;
-    use crate::test_tables::{POINTS, add_keyed_table, data_dir};
+    use crate::test_tables::{POINTS, data_dir, engine_with_keyed_table};
     use catalog_model::AllowAll;
 
     #[tokio::test]
@@ -314,11 +314,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_lookup_is_estimated_at_a_row_group() {
-        let (tmp, mut dir) = data_dir().await;
-        add_keyed_table(tmp.path(), &mut dir, 100_000).await;
-        let engine = Engine::open(dir.snapshot().unwrap(), EngineConfig::default())
-            .await
-            .unwrap();
+        let (_tmp, engine) = engine_with_keyed_table(100_000, EngineConfig::default()).await;
         let rows = |adql: &str| {
             let translation = engine.translate(adql, &AllowAll).unwrap();
             let engine = &engine;
@@ -338,13 +334,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_key_lookup_is_estimated_alike_on_a_cluster() {
         let cluster = cluster::start_local(1, 1).await.unwrap();
-        let (tmp, mut dir) = data_dir().await;
-        add_keyed_table(tmp.path(), &mut dir, 100_000).await;
         let config = EngineConfig {
             cluster: Some(cluster.scheduler.clone()),
             ..EngineConfig::default()
         };
-        let engine = Engine::open(dir.snapshot().unwrap(), config).await.unwrap();
+        let (_tmp, engine) = engine_with_keyed_table(100_000, config).await;
         let lookup = engine
             .translate("SELECT * FROM t.keyed WHERE id = 77777", &AllowAll)
             .unwrap();

@@ -248,25 +248,26 @@ impl Engine {
                 }
                 let state = ctx.state();
                 let logical = state.optimize(df.logical_plan())?;
+                // The cluster's own session is kept for a plan that ships;
+                // without a cluster the one state is made this process's.
+                let (local, cluster_state) = match on_cluster {
+                    true => (state.clone(), Some(state)),
+                    false => (state, None),
+                };
+                let local = for_this_process(local, on_cluster, &logical)?;
                 let here = DefaultPhysicalPlanner::default()
-                    .create_physical_plan(
-                        &logical,
-                        &*for_this_process(&state, on_cluster, &logical)?,
-                    )
+                    .create_physical_plan(&logical, &local)
                     .await?;
                 let estimated_rows = rows_to_read(here.as_ref());
-                let stays = match estimated_rows {
-                    _ if !on_cluster => true,
-                    Some(rows) => rows < cluster_from_rows,
-                    None => false,
-                };
-                let plan = if stays {
-                    here
-                } else {
-                    state
-                        .query_planner()
-                        .create_physical_plan(&logical, &state)
-                        .await?
+                let ships = estimated_rows.is_none_or(|rows| rows >= cluster_from_rows);
+                let plan = match cluster_state {
+                    Some(state) if ships => {
+                        state
+                            .query_planner()
+                            .create_physical_plan(&logical, &state)
+                            .await?
+                    }
+                    _ => here,
                 };
                 Ok::<_, datafusion::error::DataFusionError>(Planned {
                     plan,

@@ -4,7 +4,6 @@
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::LogicalPlan;
-use std::borrow::Cow;
 
 /// `state` for planning `logical` to run in this process.
 ///
@@ -19,18 +18,13 @@ use std::borrow::Cow;
 ///
 /// Where [`filters_pay_per_row`], the scans evaluate their filters row by
 /// row while they decode (Parquet's row filters: late materialisation).
-pub(crate) fn for_this_process<'a>(
-    state: &'a SessionState,
+pub(crate) fn for_this_process(
+    mut state: SessionState,
     on_cluster: bool,
     logical: &LogicalPlan,
-) -> datafusion::error::Result<Cow<'a, SessionState>> {
-    let per_row = filters_pay_per_row(logical);
-    if !on_cluster && !per_row {
-        return Ok(Cow::Borrowed(state));
-    }
-    let mut local = state.clone();
-    let options = local.config_mut().options_mut();
-    options.execution.parquet.pushdown_filters = per_row;
+) -> datafusion::error::Result<SessionState> {
+    let options = state.config_mut().options_mut();
+    options.execution.parquet.pushdown_filters = filters_pay_per_row(logical);
     if on_cluster {
         // By its name: `set` turns on the join, TopK and aggregate filters too.
         options.set(
@@ -45,7 +39,7 @@ pub(crate) fn for_this_process<'a>(
         options.optimizer.hash_join_single_partition_threshold_rows =
             defaults.hash_join_single_partition_threshold_rows;
     }
-    Ok(Cow::Owned(local))
+    Ok(state)
 }
 
 /// Whether the scans of `plan` should evaluate their filters on each row as
@@ -98,7 +92,7 @@ fn reads_a_key_index_only(plan: &LogicalPlan) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use crate::session::{Engine, EngineConfig};
-    use crate::test_tables::{add_keyed_table, data_dir};
+    use crate::test_tables::engine_with_keyed_table;
     use catalog_model::AllowAll;
     use datafusion::physical_plan::ExecutionPlan;
     use datafusion::physical_plan::filter::FilterExec;
@@ -121,11 +115,7 @@ mod tests {
 
     #[tokio::test]
     async fn scans_filter_rows_as_they_decode_them_unless_a_join_reads_them() {
-        let (tmp, mut dir) = data_dir().await;
-        add_keyed_table(tmp.path(), &mut dir, 1_000).await;
-        let engine = Engine::open(dir.snapshot().unwrap(), EngineConfig::default())
-            .await
-            .unwrap();
+        let (_tmp, engine) = engine_with_keyed_table(1_000, EngineConfig::default()).await;
         let in_scan = [
             "SELECT * FROM t.stars WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 1))",
             "SELECT * FROM t.stars WHERE id > 2",

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test data: a panic is a failed test
 
+use crate::session::{Engine, EngineConfig};
 use catalog_store::DataDir;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,9 +59,21 @@ async fn publish(
     ingest::ingest(dir, &req).await.unwrap();
 }
 
+/// An engine with `config` over [`data_dir`]'s tables and `t.keyed` of
+/// `rows` rows ([`add_keyed_table`]); the folder goes with the engine.
+pub(crate) async fn engine_with_keyed_table(
+    rows: u64,
+    config: EngineConfig,
+) -> (tempfile::TempDir, Engine) {
+    let (tmp, mut dir) = data_dir().await;
+    add_keyed_table(tmp.path(), &mut dir, rows).await;
+    let engine = Engine::open(dir.snapshot().unwrap(), config).await.unwrap();
+    (tmp, engine)
+}
+
 /// Publishes `t.keyed`: `rows` rows (id, ra, dec) spread over the sky, with
 /// `id` as its key column, so ingest writes its key index.
-pub(crate) async fn add_keyed_table(tmp: &Path, dir: &mut DataDir, rows: u64) {
+async fn add_keyed_table(tmp: &Path, dir: &mut DataDir, rows: u64) {
     let csv = tmp.join("keyed.csv");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
     writeln!(f, "id,ra,dec").unwrap();
